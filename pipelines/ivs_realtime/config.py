@@ -1,0 +1,65 @@
+"""Checks of the source's settings, done locally before any API call."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+
+from pipelines.errors import BadInputError
+from pipelines.ivs_realtime.settings import MAX_PAGE_SIZE
+
+SECTION = "[sources.ivs_realtime]"
+RETRY_MODES = ("standard", "adaptive", "legacy")
+
+
+def check_settings(
+    *,
+    page_size: int,
+    max_pages: int,
+    requests_per_second: float,
+    max_attempts: int,
+    retry_mode: str,
+    connect_timeout: float,
+    read_timeout: float,
+    workers_per_region: int,
+    batch_rows: int,
+) -> None:
+    """Raise BadInputError naming every setting that is out of range."""
+    problems = [
+        *_integer_in("page_size", page_size, 1, MAX_PAGE_SIZE),
+        *_integer_in("max_pages", max_pages, 1, None),
+        *_integer_in("max_attempts", max_attempts, 1, 50),
+        *_integer_in("workers_per_region", workers_per_region, 1, 256),
+        *_integer_in("batch_rows", batch_rows, 1, None),
+        *_positive("requests_per_second", requests_per_second, allow_zero=True),
+        *_positive("connect_timeout", connect_timeout),
+        *_positive("read_timeout", read_timeout),
+    ]
+    if retry_mode not in RETRY_MODES:
+        problems.append(f"retry_mode is {retry_mode!r}; use one of {', '.join(RETRY_MODES)}")
+    if problems:
+        raise BadInputError(f"bad settings in {SECTION}", [f"{SECTION} {p}" for p in problems])
+
+
+def _integer_in(name: str, value: object, low: int, high: int | None) -> list[str]:
+    """A problem when value is not an integer within [low, high]."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return [f"{name} must be an integer, got {value!r}"]
+    if value < low or (high is not None and value > high):
+        upper = f"-{high}" if high is not None else " or more"
+        return [f"{name} is {value}; it must be {low}{upper}"]
+    return []
+
+
+def _positive(name: str, value: object, allow_zero: bool = False) -> list[str]:
+    """A problem when value is not a positive number (or zero, where zero means no limit)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return [f"{name} must be a number, got {value!r}"]
+    if value > 0 or (allow_zero and value == 0):
+        return []
+    return [f"{name} is {value}; it must be {'0 (no limit) or more' if allow_zero else 'greater than 0'}"]
+
+
+def new_run_id() -> str:
+    """A run id that sorts by start time: UTC timestamp plus a random suffix."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{secrets.token_hex(3)}"

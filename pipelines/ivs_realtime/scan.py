@@ -1,0 +1,149 @@
+"""Scan one participant's replicas through botocore's paginator, all pages or none."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from pipelines.ivs_realtime.participants import Participant
+from pipelines.ivs_realtime.settings import REPLICA_KEY, SCAN_FAILED, SCAN_OK
+
+API_FIELDS = {
+    "sourceStageArn": "source_stage_arn",
+    "participantId": "participant_id",
+    "sourceSessionId": "source_session_id",
+    "destinationStageArn": "destination_stage_arn",
+    "destinationSessionId": "destination_session_id",
+    "replicationState": "replication_state",
+}
+
+# Errors that no participant can get past: they fail the whole run.
+RUN_FATAL_ERROR_CODES = frozenset(
+    {
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "InvalidSignatureException",
+        "SignatureDoesNotMatch",
+        "ExpiredTokenException",
+        "ExpiredToken",
+        "MissingAuthenticationTokenException",
+        "NoCredentialsError",
+        "PartialCredentialsError",
+    }
+)
+
+
+class PaginationError(Exception):
+    """Pagination that cycles or runs past the page cap."""
+
+    code = "PaginationError"
+
+
+@dataclass
+class ScanResult:
+    """What one scan of one participant found: every replica row, or the reason it failed."""
+
+    participant: Participant
+    run_id: str
+    scanned_at: datetime
+    finished_at: datetime
+    status: str = SCAN_OK
+    pages: int = 0
+    rows: list[dict[str, str]] = field(default_factory=list)
+    duplicates: int = 0
+    error_code: str | None = None
+    error_message: str | None = None
+
+    def ledger_row(self) -> dict[str, Any]:
+        """The participant_scans row of this scan."""
+        participant = self.participant
+        return {
+            "run_id": self.run_id,
+            "source_stage_arn": participant.source_stage_arn,
+            "participant_id": participant.participant_id,
+            "region": participant.region,
+            "account_id": participant.account_id,
+            "scanned_at": self.scanned_at,
+            "finished_at": self.finished_at,
+            "status": self.status,
+            "pages": self.pages,
+            "replica_count": len(self.rows),
+            "error_code": self.error_code,
+            "error_message": self.error_message,
+        }
+
+
+def iterate_pages(
+    client: Any, participant: Participant, page_size: int, max_pages: int
+) -> Iterator[dict[str, Any]]:
+    """Yield every page of ListParticipantReplicas; fail on a repeated token or too many pages."""
+    paginator = client.get_paginator("list_participant_replicas")
+    pages = paginator.paginate(
+        sourceStageArn=participant.source_stage_arn,
+        participantId=participant.participant_id,
+        PaginationConfig={"PageSize": page_size},
+    )
+    seen_tokens: set[str] = set()
+    for number, page in enumerate(pages, start=1):
+        yield page
+        token = page.get("nextToken")
+        if not token:
+            return
+        if token in seen_tokens:
+            raise PaginationError(f"nextToken repeated after page {number}: pagination cycles")
+        if number >= max_pages:
+            raise PaginationError(f"more than {max_pages} pages (max_pages); stopped")
+        seen_tokens.add(token)
+
+
+def replica_rows(replicas: list[dict[str, str]], seen: set[tuple[str, ...]]) -> Iterator[dict[str, str]]:
+    """Snake-case rows of one page, skipping replicas already seen in this scan."""
+    for replica in replicas:
+        row = {column: replica.get(api_name) for api_name, column in API_FIELDS.items()}
+        key = tuple(row[column] or "" for column in REPLICA_KEY)
+        if key not in seen:
+            seen.add(key)
+            yield row  # type: ignore[misc]
+
+
+def scan_participant(
+    client: Any, participant: Participant, run_id: str, page_size: int, max_pages: int
+) -> ScanResult:
+    """Scan all pages of one participant; on any error keep no rows and record why."""
+    result = ScanResult(participant, run_id, scanned_at=utc_now(), finished_at=utc_now())
+    seen: set[tuple[str, ...]] = set()
+    received = 0
+    try:
+        for page in iterate_pages(client, participant, page_size, max_pages):
+            replicas = page.get("replicas", [])
+            received += len(replicas)
+            result.pages += 1
+            result.rows.extend(replica_rows(replicas, seen))
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        result = failed(result, details.get("Code", "ClientError"), details.get("Message", str(error)))
+    except PaginationError as error:
+        result = failed(result, error.code, str(error))
+    except BotoCoreError as error:
+        result = failed(result, type(error).__name__, str(error))
+    result.duplicates = received - len(result.rows) if result.status == SCAN_OK else 0
+    result.finished_at = utc_now()
+    return result
+
+
+def failed(result: ScanResult, code: str, message: str) -> ScanResult:
+    """Mark a scan failed, dropping any rows it had gathered."""
+    result.status = SCAN_FAILED
+    result.rows = []
+    result.error_code = code
+    result.error_message = message[:1000]
+    return result
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)

@@ -1,0 +1,40 @@
+"""Running totals of one extraction, for the run summary."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from pipelines.ivs_realtime.client import CallStats
+from pipelines.ivs_realtime.scan import ScanResult
+from pipelines.ivs_realtime.settings import SCAN_OK
+
+
+@dataclass
+class RunTally:
+    """Participants, pages and replicas seen by one run, plus its API traffic."""
+
+    run_id: str
+    calls: CallStats = field(default_factory=CallStats)
+    participants_ok: int = 0
+    participants_failed: int = 0
+    pages: int = 0
+    replicas: int = 0
+    duplicates_dropped: int = 0
+    failures: Counter[str] = field(default_factory=Counter)
+
+    def add(self, result: ScanResult) -> None:
+        """Count one finished scan."""
+        self.pages += result.pages
+        if result.status == SCAN_OK:
+            self.participants_ok += 1
+            self.replicas += len(result.rows)
+            self.duplicates_dropped += result.duplicates
+        else:
+            self.participants_failed += 1
+            self.failures[result.error_code or "Unknown"] += 1
+
+    @property
+    def participants(self) -> int:
+        """Participants scanned, ok or failed."""
+        return self.participants_ok + self.participants_failed
