@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,10 +10,12 @@ from typing import Any
 
 import dlt
 import duckdb
-from dlt.common.configuration.exceptions import ConfigFieldMissingException
+from dlt.common.configuration.exceptions import (
+    ConfigFieldMissingException,
+    ConfigValueCannotBeCoercedException,
+)
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from pipelines import warehouse
 from pipelines.errors import (
     EXIT_OK,
     EXIT_PARTIAL,
@@ -20,6 +23,7 @@ from pipelines.errors import (
     IvsReplicasError,
 )
 from pipelines.ivs_realtime import ivs_realtime
+from pipelines.ivs_realtime.config import check_known_keys, wrong_type
 from pipelines.ivs_realtime.settings import DEFAULT_DATASET, PIPELINE_NAME
 from pipelines.ivs_realtime.tally import RunTally
 from pipelines.locking import exclusive_lock
@@ -108,8 +112,13 @@ def build_source(participants_file: str | None, options: dict[str, Any]) -> Any:
     """The configured source, with config problems turned into errors a user can act on."""
     if participants_file:
         options["participants_file"] = participants_file
+    known = inspect.signature(ivs_realtime.__wrapped__).parameters
+    for provider in (dlt.config, dlt.secrets):
+        check_known_keys(provider.get("sources.ivs_realtime", dict), known)
     try:
         return ivs_realtime(**options)
+    except ConfigValueCannotBeCoercedException as error:
+        raise wrong_type(error.field_name, error.field_value, error.hint) from None
     except ConfigFieldMissingException as error:
         if "credentials" in str(error):
             raise FatalRunError(
@@ -156,6 +165,8 @@ def check_not_fatal(tally: RunTally) -> None:
 
 def apply_views(database: Path, dataset: str) -> list[str]:
     """Create or replace the history views in the dataset schema."""
+    from pipelines import warehouse
+
     with duckdb.connect(str(database)) as connection:
         return warehouse.apply_views(connection, dataset)
 

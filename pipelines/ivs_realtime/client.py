@@ -124,7 +124,7 @@ class ApiClients:
         events.register("before-call.ivs-realtime.*", self._on_call)
         events.register(
             "before-send.ivs-realtime.*",
-            lambda model, **_: self._on_attempt(account_id, region, model.name),
+            lambda event_name, **_: self._on_attempt(account_id, region, event_name.split(".")[-1]),
         )
         events.register("needs-retry.ivs-realtime.*", self._on_response)
         return client

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from pipelines.errors import BadInputError
 from pipelines.ivs_realtime.settings import MAX_PAGE_SIZE
@@ -63,3 +65,21 @@ def _positive(name: str, value: object, allow_zero: bool = False) -> list[str]:
 def new_run_id() -> str:
     """A run id that sorts by start time: UTC timestamp plus a random suffix."""
     return f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{secrets.token_hex(3)}"
+
+
+def check_known_keys(section: Mapping[str, Any] | None, known: Iterable[str]) -> None:
+    """Raise BadInputError naming every key of the config section the source does not know."""
+    unknown = sorted(set(section or {}) - set(known))
+    if unknown:
+        raise BadInputError(
+            f"unknown settings in {SECTION}: {', '.join(unknown)}",
+            [f"{SECTION} {key}: not a setting; known ones are {', '.join(sorted(known))}"
+             for key in unknown],
+        )
+
+
+def wrong_type(field_name: str, value: object, hint: object) -> BadInputError:
+    """The error for a setting that cannot be read as its type; secrets are never echoed."""
+    shown = "(hidden)" if "secret" in field_name or "token" in field_name else repr(value)
+    expected = getattr(hint, "__name__", str(hint))
+    return BadInputError(f"{SECTION} {field_name} = {shown} cannot be read as {expected}")
