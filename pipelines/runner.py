@@ -61,7 +61,8 @@ class RunSummary:
                if tally.duplicates_dropped else ""),
             f"  api calls     {sum(calls.calls.values())} "
             f"({calls.retries} retries, {sum(calls.throttled.values())} throttled, "
-            f"{calls.quota_wait_seconds:.1f}s waiting on quota)",
+            f"{calls.quota_wait_seconds:.1f}s waiting on quota, "
+            f"{tally.rescans} participant rescans)",
             f"  elapsed       {self.elapsed_seconds:.1f}s",
             f"  loaded into   {self.database} (dataset {self.dataset})",
         ]

@@ -36,6 +36,7 @@ def ivs_realtime(
     read_timeout: float = settings.DEFAULT_READ_TIMEOUT,
     workers_per_region: int = settings.DEFAULT_WORKERS,
     batch_rows: int = settings.DEFAULT_BATCH_ROWS,
+    scan_attempts: int = settings.DEFAULT_SCAN_ATTEMPTS,
     run_id: str | None = None,
 ) -> Sequence[DltResource]:
     """Replica snapshots and the scan ledger of every configured participant.
@@ -54,6 +55,7 @@ def ivs_realtime(
         read_timeout: seconds to wait for a response.
         workers_per_region: concurrent scans per (account, region).
         batch_rows: replica rows gathered before an Arrow table is handed to dlt.
+        scan_attempts: whole scans of a participant when retries end in a transient error.
         run_id: id written on every row of this run; generated when empty.
     """
     check_settings(
@@ -66,6 +68,7 @@ def ivs_realtime(
         read_timeout=read_timeout,
         workers_per_region=workers_per_region,
         batch_rows=batch_rows,
+        scan_attempts=scan_attempts,
     )
     fleet = resolve_participants(participants, participants_file)
     client_settings = ClientSettings(
@@ -76,6 +79,7 @@ def ivs_realtime(
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
         max_pool_connections=max(10, workers_per_region),
+        scan_attempts=scan_attempts,
     )
     clients = ApiClients(partial(boto3_session, credentials), client_settings)
     tally = RunTally(run_id or new_run_id(), calls=clients.stats)
@@ -83,7 +87,12 @@ def ivs_realtime(
     def scan(participant: Participant) -> ScanResult:
         """Scan one participant with its own region's client."""
         client = clients.client(participant.account_id, participant.region)
+        attempt = 1
         result = scan_participant(client, participant, tally.run_id, page_size, max_pages)
+        while clients.should_rescan(result.error_code, attempt):
+            attempt += 1
+            tally.rescans += 1
+            result = scan_participant(client, participant, tally.run_id, page_size, max_pages)
         if result.error_code in RUN_FATAL_ERROR_CODES:
             raise FatalRunError(f"AWS rejected the credentials: {result.error_message}")
         return result

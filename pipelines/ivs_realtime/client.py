@@ -15,10 +15,41 @@ from botocore.config import Config
 from pipelines.ivs_realtime.settings import SERVICE_NAME
 
 
+# Error codes worth scanning a participant again for, once botocore's own retries gave up.
+TRANSIENT_ERROR_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "InternalServerException",
+        "ServiceUnavailableException",
+        "InternalFailure",
+        "ServiceUnavailable",
+        "ReadTimeoutError",
+        "ConnectTimeoutError",
+        "EndpointConnectionError",
+        "ConnectionClosedError",
+        "ProxyConnectionError",
+        "ResponseParserError",
+    }
+)
+
+THROTTLING_ERROR_CODES = frozenset(
+    {"ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"}
+)
+
+
 class RateLimiter:
-    """Thread-safe token bucket: at most `rate` acquisitions per second, bursts up to `burst`."""
+    """Thread-safe token bucket at `rate` per second that slows down when throttled.
+
+    A throttled answer halves the pace; it then climbs back to `rate` over about 20 seconds.
+    """
+
+    RECOVERY_SECONDS = 20.0
+    SLOWEST_SHARE = 0.1
 
     def __init__(self, rate: float, burst: float | None = None) -> None:
+        self.target = rate
         self.rate = rate
         self.capacity = burst if burst is not None else max(1.0, rate)
         self._tokens = self.capacity
@@ -27,17 +58,24 @@ class RateLimiter:
 
     def acquire(self) -> float:
         """Take one token, sleeping until one is free; return the seconds waited."""
-        if self.rate <= 0:
+        if self.target <= 0:
             return 0.0
         with self._lock:
             now = time.monotonic()
-            self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
+            elapsed = now - self._updated
+            self.rate = min(self.target, self.rate + self.target * elapsed / self.RECOVERY_SECONDS)
+            self._tokens = min(self.capacity, self._tokens + elapsed * self.rate)
             self._updated = now
             self._tokens -= 1.0
             wait = -self._tokens / self.rate if self._tokens < 0 else 0.0
         if wait > 0:
             time.sleep(wait)
         return wait
+
+    def slow_down(self) -> None:
+        """Halve the pace after a throttled answer, down to a tenth of the target."""
+        with self._lock:
+            self.rate = max(self.target * self.SLOWEST_SHARE, self.rate / 2)
 
 
 @dataclass
@@ -77,6 +115,7 @@ class ClientSettings:
     connect_timeout: float = 5.0
     read_timeout: float = 15.0
     max_pool_connections: int = 10
+    scan_attempts: int = 3
 
 
 class ApiClients:
@@ -103,7 +142,8 @@ class ApiClients:
         key = (account_id, region, operation)
         with self._lock:
             if key not in self._limiters:
-                self._limiters[key] = RateLimiter(self.settings.requests_per_second)
+                # No client burst: the service's own burst stays as slack for network jitter.
+                self._limiters[key] = RateLimiter(self.settings.requests_per_second, burst=1.0)
             return self._limiters[key]
 
     def _build(self, account_id: str, region: str) -> Any:
@@ -126,8 +166,15 @@ class ApiClients:
             "before-send.ivs-realtime.*",
             lambda event_name, **_: self._on_attempt(account_id, region, event_name.split(".")[-1]),
         )
-        events.register("needs-retry.ivs-realtime.*", self._on_response)
+        events.register(
+            "needs-retry.ivs-realtime.*",
+            lambda response, operation, **_: self._on_response(account_id, region, response, operation),
+        )
         return client
+
+    def should_rescan(self, error_code: str | None, attempt: int) -> bool:
+        """Whether a participant whose scan failed with this error gets another whole scan."""
+        return error_code in TRANSIENT_ERROR_CODES and attempt < self.settings.scan_attempts
 
     def _on_call(self, model: Any, **_: Any) -> None:
         """Count one API call (before retries)."""
@@ -140,7 +187,8 @@ class ApiClients:
         if waited:
             self.stats.add_wait(waited)
 
-    def _on_response(self, response: Any, operation: Any, **_: Any) -> None:
-        """Count throttled responses."""
-        if response and response[1].get("Error", {}).get("Code") == "ThrottlingException":
+    def _on_response(self, account_id: str, region: str, response: Any, operation: Any) -> None:
+        """Count throttled responses and slow their limiter down."""
+        if response and response[1].get("Error", {}).get("Code") in THROTTLING_ERROR_CODES:
             self.stats.count(self.stats.throttled, operation.name)
+            self.limiter(account_id, region, operation.name).slow_down()

@@ -25,6 +25,7 @@ def check_settings(
     read_timeout: float,
     workers_per_region: int,
     batch_rows: int,
+    scan_attempts: int,
 ) -> None:
     """Raise BadInputError naming every setting that is out of range."""
     problems = [
@@ -33,6 +34,7 @@ def check_settings(
         *_integer_in("max_attempts", max_attempts, 1, 50),
         *_integer_in("workers_per_region", workers_per_region, 1, 256),
         *_integer_in("batch_rows", batch_rows, 1, None),
+        *_integer_in("scan_attempts", scan_attempts, 1, 20),
         *_positive("requests_per_second", requests_per_second, allow_zero=True),
         *_positive("connect_timeout", connect_timeout),
         *_positive("read_timeout", read_timeout),

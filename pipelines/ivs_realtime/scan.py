@@ -43,6 +43,12 @@ class PaginationError(Exception):
     code = "PaginationError"
 
 
+class MalformedPageError(Exception):
+    """A page without its required `replicas` list: botocore parses an unreadable body so."""
+
+    code = "ResponseParserError"
+
+
 @dataclass
 class ScanResult:
     """What one scan of one participant found: every replica row, or the reason it failed."""
@@ -89,6 +95,8 @@ def iterate_pages(
     )
     seen_tokens: set[str] = set()
     for number, page in enumerate(pages, start=1):
+        if not isinstance(page.get("replicas"), list):
+            raise MalformedPageError(f"page {number} has no replicas list: unreadable response")
         yield page
         token = page.get("nextToken")
         if not token:
@@ -119,14 +127,14 @@ def scan_participant(
     received = 0
     try:
         for page in iterate_pages(client, participant, page_size, max_pages):
-            replicas = page.get("replicas", [])
+            replicas = page["replicas"]
             received += len(replicas)
             result.pages += 1
             result.rows.extend(replica_rows(replicas, seen))
     except ClientError as error:
         details = error.response.get("Error", {})
         result = failed(result, details.get("Code", "ClientError"), details.get("Message", str(error)))
-    except PaginationError as error:
+    except (PaginationError, MalformedPageError) as error:
         result = failed(result, error.code, str(error))
     except BotoCoreError as error:
         result = failed(result, type(error).__name__, str(error))

@@ -32,3 +32,4 @@ REPLICA_KEY = (
     "destination_session_id",
 )
 DEFAULT_BATCH_ROWS = 20_000
+DEFAULT_SCAN_ATTEMPTS = 3

@@ -21,6 +21,7 @@ class RunTally:
     pages: int = 0
     replicas: int = 0
     duplicates_dropped: int = 0
+    rescans: int = 0
     failures: Counter[str] = field(default_factory=Counter)
 
     def add(self, result: ScanResult) -> None:

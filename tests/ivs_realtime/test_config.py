@@ -19,6 +19,7 @@ GOOD: dict[str, Any] = {
     "read_timeout": 1.0,
     "workers_per_region": 4,
     "batch_rows": 1000,
+    "scan_attempts": 3,
 }
 
 

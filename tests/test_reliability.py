@@ -1,0 +1,181 @@
+"""Throttling, faults and fatal errors: every participant ends exact or failed, never wrong."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import botocore.retries.standard
+import pytest
+
+from pipelines.emulator import Emulator, Faults, generate_scenario
+from pipelines.errors import FatalRunError
+
+from .helpers import FAKE_KEY_ID, RunFn, loaded_replicas, query, sorted_rows
+
+StartFn = Callable[..., Emulator]
+REGIONS = ("us-east-1", "eu-west-1", "ap-northeast-1")
+
+
+@pytest.fixture
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Retries happen at once, so fault tests stay quick (the limiter still paces them)."""
+    monkeypatch.setattr(botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda *_: 0.0)
+    yield
+
+
+def assert_exact_or_failed(database: Path, emulator: Emulator, run_id: str) -> tuple[int, int]:
+    """Each participant's snapshot equals the scenario, or it is marked failed with a reason."""
+    scans = query(
+        database,
+        "select source_stage_arn, participant_id, status, error_code, replica_count "
+        f"from ivs_realtime.participant_scans where run_id = '{run_id}'",
+    )
+    assert len(scans) == len(emulator.scenario.participant_refs()), "one ledger row per participant"
+    ok = {(stage, pid) for stage, pid, status, _, _ in scans if status == "ok"}
+    failed = [(stage, pid, code) for stage, pid, status, code, _ in scans if status == "failed"]
+    assert all(code for _, _, code in failed), "every failure names its reason"
+    expected = [
+        row for row in emulator.expected_replicas()
+        if (row["source_stage_arn"], row["participant_id"]) in ok
+    ]
+    assert loaded_replicas(database, run_id) == sorted_rows(expected)
+    duplicates = query(
+        database,
+        "select count(*) - count(distinct (run_id, source_stage_arn, participant_id, "
+        "source_session_id, destination_stage_arn, destination_session_id)) "
+        "from ivs_realtime.participant_replicas",
+    )
+    assert duplicates == [(0,)]
+    return len(ok), len(failed)
+
+
+def test_client_limiter_keeps_a_steady_run_under_the_quota(
+    start_emulator: StartFn, run_against: RunFn, database: Path
+) -> None:
+    scenario = generate_scenario(participants=24, replicas_per_participant=1, regions=REGIONS[:2])
+    emulator = start_emulator(scenario, Faults(requests_per_second=5))
+    summary = run_against(emulator, requests_per_second=5)
+    assert emulator.stats.snapshot()["throttled"] == 0
+    assert assert_exact_or_failed(database, emulator, summary.tally.run_id) == (24, 0)
+
+
+def test_throttling_is_retried_until_every_participant_loads(
+    start_emulator: StartFn, run_against: RunFn, database: Path, no_backoff: None
+) -> None:
+    scenario = generate_scenario(participants=20, replicas_per_participant=60)
+    emulator = start_emulator(scenario, Faults(requests_per_second=20, burst=1))
+    summary = run_against(emulator, requests_per_second=60, max_attempts=3, workers_per_region=8)
+    assert emulator.stats.snapshot()["throttled"] > 0
+    assert sum(summary.tally.calls.throttled.values()) == emulator.stats.snapshot()["throttled"]
+    assert assert_exact_or_failed(database, emulator, summary.tally.run_id) == (20, 0)
+
+
+@pytest.mark.parametrize(
+    "faults",
+    [
+        Faults(error_rate=0.3, seed=1),
+        Faults(drop_rate=0.2, seed=2),
+        Faults(malformed_rate=0.2, seed=3),
+        Faults(slow_rate=0.2, slow_ms=1500, seed=4),
+    ],
+    ids=["5xx", "dropped-connections", "malformed-json", "slow-responses"],
+)
+def test_transient_faults_lose_and_duplicate_nothing(
+    start_emulator: StartFn, run_against: RunFn, database: Path, no_backoff: None, faults: Faults
+) -> None:
+    emulator = start_emulator(generate_scenario(participants=12, replicas_per_participant=120), faults)
+    summary = run_against(emulator, read_timeout=1.0, max_attempts=10)
+    ok, failed = assert_exact_or_failed(database, emulator, summary.tally.run_id)
+    assert ok + failed == 12
+    assert sum(emulator.stats.snapshot()["faults"].values()) > 0, "faults were injected"
+    assert summary.tally.calls.retries + summary.tally.rescans > 0, "the faults were recovered from"
+
+
+def test_retries_exhausted_fail_only_that_participant(
+    start_emulator: StartFn, run_against: RunFn, database: Path, no_backoff: None
+) -> None:
+    scenario = generate_scenario(participants=4, replicas_per_participant=60)
+    broken = scenario.participant_refs()[2]["participant_id"]
+    emulator = start_emulator(
+        scenario, Faults(error_rate=1.0, fault_participants=frozenset({broken}))
+    )
+    summary = run_against(emulator, max_attempts=3)
+    assert summary.exit_code == 3
+    assert assert_exact_or_failed(database, emulator, summary.tally.run_id) == (3, 1)
+    failed = query(database, "select participant_id, error_code from ivs_realtime.participant_scans where status = 'failed'")
+    assert failed[0][0] == broken
+    assert failed[0][1] in {"InternalServerException", "ServiceUnavailableException"}
+
+
+def test_cycling_pagination_fails_the_participant_and_ends(
+    start_emulator: StartFn, run_against: RunFn, database: Path
+) -> None:
+    scenario = generate_scenario(participants=3, replicas_per_participant=120)
+    looping = scenario.participant_refs()[0]["participant_id"]
+    emulator = start_emulator(scenario, Faults(cycle_participants=frozenset({looping})))
+    summary = run_against(emulator)
+    assert summary.exit_code == 3
+    assert assert_exact_or_failed(database, emulator, summary.tally.run_id) == (2, 1)
+    assert query(database, "select error_code from ivs_realtime.participant_scans where status = 'failed'") == [
+        ("PaginationError",)
+    ]
+
+
+def test_rejected_credentials_fail_the_whole_run(
+    start_emulator: StartFn, run_against: RunFn, database: Path
+) -> None:
+    scenario = generate_scenario(participants=30, replicas_per_participant=2)
+    emulator = start_emulator(scenario, Faults(rejected_access_key_ids=frozenset({FAKE_KEY_ID})))
+    with pytest.raises(FatalRunError, match="credentials"):
+        run_against(emulator)
+    assert emulator.stats.snapshot()["auth_failures"] < 30, "the run stopped early"
+    emulator.set_faults(Faults())
+    summary = run_against(emulator)
+    assert query(database, "select count(distinct run_id) from ivs_realtime.participant_scans") == [(1,)]
+    assert assert_exact_or_failed(database, emulator, summary.tally.run_id) == (30, 0)
+
+
+def test_every_participant_denied_is_fatal_but_recorded(
+    start_emulator: StartFn, run_against: RunFn, database: Path
+) -> None:
+    scenario = generate_scenario(participants=4, replicas_per_participant=2, participants_per_stage=2)
+    stages = frozenset(ref["source_stage_arn"] for ref in scenario.participant_refs())
+    emulator = start_emulator(scenario, Faults(access_denied_stages=stages))
+    with pytest.raises(FatalRunError, match="access denied for all 4"):
+        run_against(emulator)
+    assert query(database, "select status, count(*) from ivs_realtime.participant_scans group by 1") == [
+        ("failed", 4)
+    ]
+
+
+def test_chaos_three_regions_quota_and_every_fault(
+    start_emulator: StartFn, run_against: RunFn, database: Path
+) -> None:
+    scenario = generate_scenario(
+        participants=60, replicas_per_participant=[0, 1, 30, 75, 120], regions=REGIONS, seed=7
+    )
+    refs = scenario.participant_refs()
+    faults = Faults(
+        requests_per_second=5,
+        error_rate=0.06,
+        drop_rate=0.03,
+        malformed_rate=0.03,
+        slow_rate=0.03,
+        slow_ms=1200,
+        access_denied_stages=frozenset({refs[5]["source_stage_arn"]}),
+        cycle_participants=frozenset({refs[14]["participant_id"]}),
+        empty_page_participants=frozenset({refs[19]["participant_id"]}),
+        duplicate_across_pages=frozenset({refs[23]["participant_id"]}),
+        seed=11,
+    )
+    emulator = start_emulator(scenario, faults)
+    summary = run_against(emulator, requests_per_second=5, read_timeout=1.0, max_attempts=8)
+    ok, failed = assert_exact_or_failed(database, emulator, summary.tally.run_id)
+    reasons = dict(query(database, "select error_code, count(*) from ivs_realtime.participant_scans where status = 'failed' group by 1"))
+    denied_stage = refs[5]["source_stage_arn"]
+    assert reasons.get("AccessDeniedException") == sum(ref["source_stage_arn"] == denied_stage for ref in refs)
+    assert reasons.get("PaginationError") == 1
+    assert "ThrottlingException" not in reasons, "no participant lost to throttling"
+    assert ok + failed == 60
+    assert failed == sum(reasons.values())
