@@ -51,9 +51,8 @@ def configure_logging(debug: bool) -> None:
         level=logging.DEBUG if debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    if not debug:
-        for noisy in ("botocore", "urllib3", "dlt"):
-            logging.getLogger(noisy).setLevel(logging.ERROR)
+    for noisy in ("botocore", "urllib3", "dlt"):
+        logging.getLogger(noisy).setLevel(logging.INFO if debug else logging.ERROR)
 
 
 def build_parser() -> argparse.ArgumentParser:

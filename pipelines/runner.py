@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,8 @@ from pipelines.locking import exclusive_lock
 LOADER_FILE_FORMAT = "parquet"
 # Views read only rows of completed load packages (_dlt_loads), so an interrupted load stays hidden.
 dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
+# Loaded packages keep no copy of the data: the database holds it.
+dlt.config["load.delete_completed_jobs"] = True
 
 
 @dataclass
@@ -133,17 +136,32 @@ def build_source(participants_file: str | None, options: dict[str, Any]) -> Any:
 
 def resume_pending(pipeline: dlt.Pipeline) -> list[str]:
     """Finish load packages that an interrupted run left behind; return their load ids."""
+    settle_interrupted_normalize(Path(pipeline.working_dir))
     if not pipeline.has_pending_data:
         return []
     pending = list(pipeline.list_normalized_load_packages()) + list(
         pipeline.list_extracted_load_packages()
     )
     try:
-        pipeline.normalize(loader_file_format=LOADER_FILE_FORMAT)
+        pipeline.normalize()
         pipeline.load()
     except PipelineStepFailed as error:
         raise unwrap(error) from error
     return pending
+
+
+def settle_interrupted_normalize(working_dir: Path) -> None:
+    """Drop the extracted copy of a package whose normalized copy was already committed.
+
+    dlt normalizes into load/new, renames that to load/normalized, then deletes the extracted
+    package. A kill between the rename and the delete leaves both; the normalized one is whole.
+    """
+    load_dir = working_dir / "load"
+    for extracted in (working_dir / "normalize" / "extracted").glob("*"):
+        committed = any((load_dir / stage / extracted.name).is_dir() for stage in ("normalized", "loaded"))
+        if committed:
+            shutil.rmtree(extracted)
+            shutil.rmtree(load_dir / "new" / extracted.name, ignore_errors=True)
 
 
 def load(pipeline: dlt.Pipeline, source: Any) -> None:

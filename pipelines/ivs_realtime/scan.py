@@ -133,7 +133,8 @@ def scan_participant(
             result.rows.extend(replica_rows(replicas, seen))
     except ClientError as error:
         details = error.response.get("Error", {})
-        result = failed(result, details.get("Code", "ClientError"), details.get("Message", str(error)))
+        message = details.get("Message") or error.response.get("exceptionMessage") or str(error)
+        result = failed(result, details.get("Code", "ClientError"), message)
     except (PaginationError, MalformedPageError) as error:
         result = failed(result, error.code, str(error))
     except BotoCoreError as error:

@@ -1,0 +1,190 @@
+"""The scheduled job as a user runs it: subprocesses, exit codes, kills, concurrency, secrets."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pipelines.emulator import Emulator, Faults, Scenario, generate_scenario
+from pipelines.runner import pipelines_dir_for
+
+from .helpers import FAKE_KEY_ID, FAKE_SECRET, REPLICA_COLUMNS, query, sorted_rows
+
+StartFn = Callable[..., Emulator]
+SCRIPT = str(Path(sys.executable).with_name("ivs-replicas"))
+
+
+def write_participants(scenario: Scenario, path: Path) -> Path:
+    """The scenario's participants as a CSV file, as a user would keep them."""
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["source_stage_arn", "participant_id"])
+        writer.writeheader()
+        writer.writerows(scenario.participant_refs())
+    return path
+
+
+def cli_env(emulator: Emulator, **extra: str) -> dict[str, str]:
+    """The environment of a user pointing boto3 at the local endpoint."""
+    return {
+        **os.environ,
+        "AWS_ENDPOINT_URL_IVS_REALTIME": emulator.url,
+        "SOURCES__IVS_REALTIME__REQUESTS_PER_SECOND": "0",
+        **extra,
+    }
+
+
+def start_run(
+    emulator: Emulator, tmp_path: Path, *, debug: bool = False, **env: str
+) -> subprocess.Popen[str]:
+    """Start `ivs-replicas run` in the background."""
+    flags = ["--debug"] if debug else []
+    return subprocess.Popen(
+        [SCRIPT, *flags, "run", "--participants", "participants.csv", "--db", "replicas.duckdb"],
+        cwd=tmp_path,
+        env=cli_env(emulator, **env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finish(process: subprocess.Popen[str], timeout: float = 120) -> tuple[int, str, str]:
+    """Wait for a run; return its exit code and output."""
+    out, err = process.communicate(timeout=timeout)
+    return process.returncode, out, err
+
+
+def test_run_from_the_command_line_loads_the_scenario(start_emulator: StartFn, tmp_path: Path) -> None:
+    scenario = generate_scenario(participants=6, replicas_per_participant=[0, 1, 51], regions=("us-east-1", "eu-west-1"))
+    emulator = start_emulator(scenario)
+    write_participants(scenario, tmp_path / "participants.csv")
+    code, out, err = finish(start_run(emulator, tmp_path))
+    assert code == 0, err
+    assert "participants  6 ok, 0 failed" in out
+    rows = query(tmp_path / "replicas.duckdb", f"select {', '.join(REPLICA_COLUMNS)} from ivs_realtime.participant_replicas")
+    assert sorted_rows([dict(zip(REPLICA_COLUMNS, row, strict=True)) for row in rows]) == sorted_rows(
+        scenario.expected_replicas(0)
+    )
+
+
+def test_failed_participants_exit_3_with_summary(start_emulator: StartFn, tmp_path: Path) -> None:
+    scenario = generate_scenario(participants=4, replicas_per_participant=3, participants_per_stage=2)
+    denied = scenario.participant_refs()[0]["source_stage_arn"]
+    emulator = start_emulator(scenario, Faults(access_denied_stages=frozenset({denied})))
+    write_participants(scenario, tmp_path / "participants.csv")
+    code, out, err = finish(start_run(emulator, tmp_path))
+    assert code == 3, err
+    assert "2 ok, 2 failed" in out
+    assert "2 x AccessDeniedException" in out
+
+
+def test_rejected_credentials_exit_1_with_one_line_and_no_traceback(
+    start_emulator: StartFn, tmp_path: Path
+) -> None:
+    scenario = generate_scenario(participants=3, replicas_per_participant=3)
+    emulator = start_emulator(scenario, Faults(rejected_access_key_ids=frozenset({FAKE_KEY_ID})))
+    write_participants(scenario, tmp_path / "participants.csv")
+    code, _, err = finish(start_run(emulator, tmp_path))
+    assert code == 1
+    assert err.strip().count("\n") == 0, err
+    assert err.startswith("error: AWS rejected the credentials")
+    code, _, err = finish(start_run(emulator, tmp_path, debug=True))
+    assert code == 1
+    assert "Traceback" in err
+
+
+def test_a_concurrent_second_run_exits_4_naming_the_holder(start_emulator: StartFn, tmp_path: Path) -> None:
+    scenario = generate_scenario(participants=8, replicas_per_participant=2)
+    emulator = start_emulator(scenario, Faults(latency_ms=400))
+    write_participants(scenario, tmp_path / "participants.csv")
+    first = start_run(emulator, tmp_path, SOURCES__IVS_REALTIME__WORKERS_PER_REGION="1")
+    lock = pipelines_dir_for(tmp_path / "replicas.duckdb") / "run.lock"
+    deadline = time.monotonic() + 60
+    while emulator.stats.snapshot()["total_requests"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    started = time.monotonic()
+    code, _, err = finish(start_run(emulator, tmp_path))
+    assert code == 4, err
+    assert f"pid {first.pid}" in err
+    assert time.monotonic() - started < 30
+    assert lock.exists()
+    code, out, err = finish(first)
+    assert code == 0, err
+    assert query(tmp_path / "replicas.duckdb", "select count(*) from ivs_realtime.participant_scans") == [(8,)]
+
+
+def package_dir(tmp_path: Path, stage: str) -> Path:
+    """A folder of dlt's pipeline working directory."""
+    return pipelines_dir_for(tmp_path / "replicas.duckdb") / "ivs_replicas" / stage
+
+
+def has_package(folder: Path) -> bool:
+    """Whether a load package sits in the folder."""
+    return folder.is_dir() and any(folder.iterdir())
+
+
+@pytest.mark.parametrize(
+    "kill_point",
+    ["extract", "normalize", "load"],
+)
+def test_a_killed_run_leaves_nothing_half_visible_and_the_next_run_recovers(
+    start_emulator: StartFn, tmp_path: Path, kill_point: str
+) -> None:
+    scenario = generate_scenario(participants=150, replicas_per_participant=[20, 60, 110], regions=("us-east-1", "eu-west-1"))
+    emulator = start_emulator(scenario, Faults(latency_ms=2))
+    write_participants(scenario, tmp_path / "participants.csv")
+    database = tmp_path / "replicas.duckdb"
+    code, _, err = finish(start_run(emulator, tmp_path))
+    assert code == 0, err
+    conditions = {
+        "extract": lambda: emulator.stats.snapshot()["total_requests"] > 400,
+        "normalize": lambda: has_package(package_dir(tmp_path, "normalize/extracted")),
+        "load": lambda: has_package(package_dir(tmp_path, "load/normalized")),
+    }
+    emulator.reset_stats()
+    process = start_run(emulator, tmp_path)
+    deadline = time.monotonic() + 60
+    while process.poll() is None and not conditions[kill_point]() and time.monotonic() < deadline:
+        time.sleep(0.001)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    code, out, err = finish(start_run(emulator, tmp_path))
+    assert code == 0, err
+
+    expected = sorted_rows(scenario.expected_replicas(0))
+    runs = [row[0] for row in query(database, "select distinct run_id from ivs_realtime.participant_scans")]
+    assert 2 <= len(runs) <= 3
+    for run_id in runs:
+        scans = query(database, f"select count(*), count(distinct participant_id) from ivs_realtime.participant_scans where run_id = '{run_id}'")
+        assert scans == [(150, 150)], f"run {run_id} is whole in the ledger"
+        rows = query(database, f"select {', '.join(REPLICA_COLUMNS)} from ivs_realtime.participant_replicas where run_id = '{run_id}'")
+        assert sorted_rows([dict(zip(REPLICA_COLUMNS, row, strict=True)) for row in rows]) == expected
+
+
+def test_credentials_never_leak_into_output_or_files(start_emulator: StartFn, tmp_path: Path) -> None:
+    secret = "leakcheck-Secret-7fQ2mX9vB4nK1pW8"
+    scenario = generate_scenario(participants=4, replicas_per_participant=3, participants_per_stage=2)
+    denied = scenario.participant_refs()[0]["source_stage_arn"]
+    emulator = start_emulator(scenario, Faults(access_denied_stages=frozenset({denied})))
+    write_participants(scenario, tmp_path / "participants.csv")
+    outputs = []
+    for debug in (False, True):
+        code, out, err = finish(start_run(emulator, tmp_path, debug=debug, AWS_SECRET_ACCESS_KEY=secret))
+        assert code == 3, err
+        outputs += [out, err]
+    emulator.set_faults(Faults(rejected_access_key_ids=frozenset({FAKE_KEY_ID})))
+    code, out, err = finish(start_run(emulator, tmp_path, debug=True, AWS_SECRET_ACCESS_KEY=secret))
+    assert code == 1
+    outputs += [out, err]
+    assert not [text for text in outputs if secret in text]
+    written = [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert any(path.name == "trace.pickle" for path in written)
+    assert not [path for path in written if secret.encode() in path.read_bytes()]
