@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pipelines import __version__
+from pipelines.emulator import cli as emulator_cli
 from pipelines.errors import EXIT_FATAL, BadInputError, IvsReplicasError
 from pipelines.ivs_realtime.settings import DEFAULT_DATABASE, DEFAULT_DATASET
 
@@ -88,12 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(command=cmd_export)
 
     emulator = commands.add_parser("emulator", help="serve the local IVS Real-Time endpoint")
-    emulator.add_argument("--scenario", default=None, help="scenario JSON (default: the demo)")
-    emulator.add_argument("--host", default="127.0.0.1")
-    emulator.add_argument("--port", type=int, default=4566)
-    emulator.add_argument("--latency-ms", type=float, help="added latency per request")
-    emulator.add_argument("--rps", type=float, help="quota per region and operation")
-    emulator.add_argument("--error-rate", type=float, help="share of 500/503 answers")
+    emulator_cli.add_arguments(emulator)
     emulator.set_defaults(command=cmd_emulator)
     return parser
 
@@ -155,20 +151,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_emulator(args: argparse.Namespace) -> int:
     """Serve the local endpoint in the foreground."""
-    from pipelines import emulator
+    from pipelines.emulator import FaultsError, ScenarioError, serve
 
-    overrides = {
-        name: value
-        for name, value in (
-            ("latency_ms", args.latency_ms),
-            ("requests_per_second", args.rps),
-            ("error_rate", args.error_rate),
-        )
-        if value is not None
-    }
-    if args.scenario and not Path(args.scenario).is_file():
-        raise BadInputError(f"scenario file not found: {args.scenario}")
-    emulator.serve(args.scenario, args.host, args.port, overrides)
+    try:
+        serve(args.scenario, args.host, args.port, emulator_cli.fault_overrides(args))
+    except (ScenarioError, FaultsError) as error:
+        raise BadInputError(str(error)) from None
     return 0
 
 
