@@ -31,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Exception as error:  # noqa: BLE001 - the last line of defence for a scheduler
+    except Exception as error:
         return fail(error, EXIT_FATAL, args.debug)
 
 
@@ -41,7 +41,9 @@ def fail(error: BaseException, exit_code: int, debug: bool) -> int:
         traceback.print_exception(error)
     message = str(error) or type(error).__name__
     if not isinstance(error, IvsReplicasError):
-        message = f"{type(error).__name__}: {message.splitlines()[0]} (run with --debug for details)"
+        message = (
+            f"{type(error).__name__}: {message.splitlines()[0]} (run with --debug for details)"
+        )
     print(f"error: {message}", file=sys.stderr)
     return exit_code
 

@@ -39,7 +39,9 @@ def run_demo(database: Path, runs: int | None = None) -> int:
             worst = max(worst, summary.exit_code)
     print("\n== replication history")
     print(warehouse.render(warehouse.overview(database, DEFAULT_DATASET), "table"))
-    print(f"\nexplore it: duckdb {database} -c 'select * from {DEFAULT_DATASET}.replica_state_changes'")
+    print(
+        f"\nexplore it: duckdb {database} -c 'select * from {DEFAULT_DATASET}.replica_state_changes'"
+    )
     return worst
 
 

@@ -60,8 +60,11 @@ class RunSummary:
             f"run {tally.run_id}: {status}",
             f"  participants  {tally.participants_ok} ok, {tally.participants_failed} failed",
             f"  replicas      {tally.replicas} in {tally.pages} pages"
-            + (f" ({tally.duplicates_dropped} repeated across pages, stored once)"
-               if tally.duplicates_dropped else ""),
+            + (
+                f" ({tally.duplicates_dropped} repeated across pages, stored once)"
+                if tally.duplicates_dropped
+                else ""
+            ),
             f"  api calls     {sum(calls.calls.values())} "
             f"({calls.retries} retries, {sum(calls.throttled.values())} throttled, "
             f"{calls.quota_wait_seconds:.1f}s waiting on quota, "
@@ -70,7 +73,9 @@ class RunSummary:
             f"  loaded into   {self.database} (dataset {self.dataset})",
         ]
         if self.resumed_packages:
-            lines.append(f"  resumed       {len(self.resumed_packages)} interrupted load package(s)")
+            lines.append(
+                f"  resumed       {len(self.resumed_packages)} interrupted load package(s)"
+            )
         lines.extend(
             f"  failed        {count} x {code}" for code, count in sorted(tally.failures.items())
         )
@@ -158,7 +163,9 @@ def settle_interrupted_normalize(working_dir: Path) -> None:
     """
     load_dir = working_dir / "load"
     for extracted in (working_dir / "normalize" / "extracted").glob("*"):
-        committed = any((load_dir / stage / extracted.name).is_dir() for stage in ("normalized", "loaded"))
+        committed = any(
+            (load_dir / stage / extracted.name).is_dir() for stage in ("normalized", "loaded")
+        )
         if committed:
             shutil.rmtree(extracted)
             shutil.rmtree(load_dir / "new" / extracted.name, ignore_errors=True)

@@ -18,8 +18,13 @@ from .helpers import FAKE_KEY_ID, FAKE_SECRET, RunFn
 @pytest.fixture(autouse=True)
 def offline_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fake credentials, no profile, no telemetry: nothing can reach AWS or the internet."""
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL",
-                 "AWS_ENDPOINT_URL_IVS_REALTIME"):
+    for name in (
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_IVS_REALTIME",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", FAKE_KEY_ID)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", FAKE_SECRET)
@@ -59,7 +64,9 @@ def run_against(database: Path) -> RunFn:
         options.setdefault("requests_per_second", 0)
         return runner.run(
             database,
-            credentials=AwsCredentials(aws_access_key_id=FAKE_KEY_ID, aws_secret_access_key=FAKE_SECRET),
+            credentials=AwsCredentials(
+                aws_access_key_id=FAKE_KEY_ID, aws_secret_access_key=FAKE_SECRET
+            ),
             endpoint_url=emulator.url,
             **options,
         )

@@ -12,7 +12,9 @@ import pytest
 STAGE = "arn:aws:ivs:us-east-1:123456789012:stage/AbCdEf123456"
 
 
-def ivs_replicas(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def ivs_replicas(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the console script in a subprocess."""
     script = Path(sys.executable).with_name("ivs-replicas")
     return subprocess.run(
@@ -49,7 +51,10 @@ def test_bad_participants_file_exits_2_and_writes_nothing(
 def test_bad_setting_exits_2_naming_it(tmp_path: Path) -> None:
     (tmp_path / "participants.csv").write_text(f"source_stage_arn,participant_id\n{STAGE},pub-1\n")
     result = ivs_replicas(
-        "run", "--participants", "participants.csv", cwd=tmp_path,
+        "run",
+        "--participants",
+        "participants.csv",
+        cwd=tmp_path,
         env={"SOURCES__IVS_REALTIME__PAGE_SIZE": "51"},
     )
     assert result.returncode == 2, result.stderr

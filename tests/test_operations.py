@@ -16,7 +16,7 @@ import pytest
 from pipelines.emulator import Emulator, Faults, Scenario, generate_scenario
 from pipelines.runner import pipelines_dir_for
 
-from .helpers import FAKE_KEY_ID, FAKE_SECRET, REPLICA_COLUMNS, query, sorted_rows
+from .helpers import FAKE_KEY_ID, REPLICA_COLUMNS, query, sorted_rows
 
 StartFn = Callable[..., Emulator]
 SCRIPT = str(Path(sys.executable).with_name("ivs-replicas"))
@@ -62,21 +62,30 @@ def finish(process: subprocess.Popen[str], timeout: float = 120) -> tuple[int, s
     return process.returncode, out, err
 
 
-def test_run_from_the_command_line_loads_the_scenario(start_emulator: StartFn, tmp_path: Path) -> None:
-    scenario = generate_scenario(participants=6, replicas_per_participant=[0, 1, 51], regions=("us-east-1", "eu-west-1"))
+def test_run_from_the_command_line_loads_the_scenario(
+    start_emulator: StartFn, tmp_path: Path
+) -> None:
+    scenario = generate_scenario(
+        participants=6, replicas_per_participant=[0, 1, 51], regions=("us-east-1", "eu-west-1")
+    )
     emulator = start_emulator(scenario)
     write_participants(scenario, tmp_path / "participants.csv")
     code, out, err = finish(start_run(emulator, tmp_path))
     assert code == 0, err
     assert "participants  6 ok, 0 failed" in out
-    rows = query(tmp_path / "replicas.duckdb", f"select {', '.join(REPLICA_COLUMNS)} from ivs_realtime.participant_replicas")
-    assert sorted_rows([dict(zip(REPLICA_COLUMNS, row, strict=True)) for row in rows]) == sorted_rows(
-        scenario.expected_replicas(0)
+    rows = query(
+        tmp_path / "replicas.duckdb",
+        f"select {', '.join(REPLICA_COLUMNS)} from ivs_realtime.participant_replicas",
     )
+    assert sorted_rows(
+        [dict(zip(REPLICA_COLUMNS, row, strict=True)) for row in rows]
+    ) == sorted_rows(scenario.expected_replicas(0))
 
 
 def test_failed_participants_exit_3_with_summary(start_emulator: StartFn, tmp_path: Path) -> None:
-    scenario = generate_scenario(participants=4, replicas_per_participant=3, participants_per_stage=2)
+    scenario = generate_scenario(
+        participants=4, replicas_per_participant=3, participants_per_stage=2
+    )
     denied = scenario.participant_refs()[0]["source_stage_arn"]
     emulator = start_emulator(scenario, Faults(access_denied_stages=frozenset({denied})))
     write_participants(scenario, tmp_path / "participants.csv")
@@ -101,7 +110,9 @@ def test_rejected_credentials_exit_1_with_one_line_and_no_traceback(
     assert "Traceback" in err
 
 
-def test_a_concurrent_second_run_exits_4_naming_the_holder(start_emulator: StartFn, tmp_path: Path) -> None:
+def test_a_concurrent_second_run_exits_4_naming_the_holder(
+    start_emulator: StartFn, tmp_path: Path
+) -> None:
     scenario = generate_scenario(participants=8, replicas_per_participant=2)
     emulator = start_emulator(scenario, Faults(latency_ms=400))
     write_participants(scenario, tmp_path / "participants.csv")
@@ -118,7 +129,9 @@ def test_a_concurrent_second_run_exits_4_naming_the_holder(start_emulator: Start
     assert lock.exists()
     code, out, err = finish(first)
     assert code == 0, err
-    assert query(tmp_path / "replicas.duckdb", "select count(*) from ivs_realtime.participant_scans") == [(8,)]
+    assert query(
+        tmp_path / "replicas.duckdb", "select count(*) from ivs_realtime.participant_scans"
+    ) == [(8,)]
 
 
 def package_dir(tmp_path: Path, stage: str) -> Path:
@@ -138,7 +151,9 @@ def has_package(folder: Path) -> bool:
 def test_a_killed_run_leaves_nothing_half_visible_and_the_next_run_recovers(
     start_emulator: StartFn, tmp_path: Path, kill_point: str
 ) -> None:
-    scenario = generate_scenario(participants=150, replicas_per_participant=[20, 60, 110], regions=("us-east-1", "eu-west-1"))
+    scenario = generate_scenario(
+        participants=150, replicas_per_participant=[20, 60, 110], regions=("us-east-1", "eu-west-1")
+    )
     emulator = start_emulator(scenario, Faults(latency_ms=2))
     write_participants(scenario, tmp_path / "participants.csv")
     database = tmp_path / "replicas.duckdb"
@@ -160,24 +175,41 @@ def test_a_killed_run_leaves_nothing_half_visible_and_the_next_run_recovers(
     assert code == 0, err
 
     expected = sorted_rows(scenario.expected_replicas(0))
-    runs = [row[0] for row in query(database, "select distinct run_id from ivs_realtime.participant_scans")]
+    runs = [
+        row[0]
+        for row in query(database, "select distinct run_id from ivs_realtime.participant_scans")
+    ]
     assert 2 <= len(runs) <= 3
     for run_id in runs:
-        scans = query(database, f"select count(*), count(distinct participant_id) from ivs_realtime.participant_scans where run_id = '{run_id}'")
+        scans = query(
+            database,
+            f"select count(*), count(distinct participant_id) from ivs_realtime.participant_scans where run_id = '{run_id}'",
+        )
         assert scans == [(150, 150)], f"run {run_id} is whole in the ledger"
-        rows = query(database, f"select {', '.join(REPLICA_COLUMNS)} from ivs_realtime.participant_replicas where run_id = '{run_id}'")
-        assert sorted_rows([dict(zip(REPLICA_COLUMNS, row, strict=True)) for row in rows]) == expected
+        rows = query(
+            database,
+            f"select {', '.join(REPLICA_COLUMNS)} from ivs_realtime.participant_replicas where run_id = '{run_id}'",
+        )
+        assert (
+            sorted_rows([dict(zip(REPLICA_COLUMNS, row, strict=True)) for row in rows]) == expected
+        )
 
 
-def test_credentials_never_leak_into_output_or_files(start_emulator: StartFn, tmp_path: Path) -> None:
+def test_credentials_never_leak_into_output_or_files(
+    start_emulator: StartFn, tmp_path: Path
+) -> None:
     secret = "leakcheck-Secret-7fQ2mX9vB4nK1pW8"
-    scenario = generate_scenario(participants=4, replicas_per_participant=3, participants_per_stage=2)
+    scenario = generate_scenario(
+        participants=4, replicas_per_participant=3, participants_per_stage=2
+    )
     denied = scenario.participant_refs()[0]["source_stage_arn"]
     emulator = start_emulator(scenario, Faults(access_denied_stages=frozenset({denied})))
     write_participants(scenario, tmp_path / "participants.csv")
     outputs = []
     for debug in (False, True):
-        code, out, err = finish(start_run(emulator, tmp_path, debug=debug, AWS_SECRET_ACCESS_KEY=secret))
+        code, out, err = finish(
+            start_run(emulator, tmp_path, debug=debug, AWS_SECRET_ACCESS_KEY=secret)
+        )
         assert code == 3, err
         outputs += [out, err]
     emulator.set_faults(Faults(rejected_access_key_ids=frozenset({FAKE_KEY_ID})))

@@ -30,9 +30,7 @@ def test_every_page_is_loaded_exactly(
     assert summary.exit_code == 0
 
 
-def test_tokens_sent_follow_the_pages_in_order(
-    start_emulator: StartFn, run_against: RunFn
-) -> None:
+def test_tokens_sent_follow_the_pages_in_order(start_emulator: StartFn, run_against: RunFn) -> None:
     emulator = start_emulator(generate_scenario(participants=1, replicas_per_participant=120))
     run_against(emulator, page_size=50)
     calls = [record for record in emulator.requests if record[0] == "ListParticipantReplicas"]
@@ -59,17 +57,23 @@ def test_each_participant_is_asked_in_its_own_region(
     start_emulator: StartFn, run_against: RunFn, database: Path
 ) -> None:
     scenario = generate_scenario(
-        participants=9, replicas_per_participant=3, regions=("us-east-1", "eu-west-1", "ap-northeast-1"),
+        participants=9,
+        replicas_per_participant=3,
+        regions=("us-east-1", "eu-west-1", "ap-northeast-1"),
         participants_per_stage=1,
     )
     emulator = start_emulator(scenario)
     run_against(emulator)
-    asked = Counter((region, params["sourceStageArn"].split(":")[3]) for _, region, params in emulator.requests)
+    asked = Counter(
+        (region, params["sourceStageArn"].split(":")[3]) for _, region, params in emulator.requests
+    )
     assert all(region == stage_region for region, stage_region in asked)
     assert {region for region, _ in asked} == {"us-east-1", "eu-west-1", "ap-northeast-1"}
     assert emulator.stats.snapshot()["region_mismatches"] == 0
     assert loaded_replicas(database) == sorted_rows(emulator.expected_replicas())
-    regions = query(database, "select distinct region from ivs_realtime.participant_replicas order by 1")
+    regions = query(
+        database, "select distinct region from ivs_realtime.participant_replicas order by 1"
+    )
     assert regions == [("ap-northeast-1",), ("eu-west-1",), ("us-east-1",)]
 
 
@@ -79,7 +83,10 @@ def test_empty_page_with_token_and_repeated_replica(
     scenario = generate_scenario(participants=2, replicas_per_participant=60)
     first, second = (ref["participant_id"] for ref in scenario.participant_refs())
     emulator = start_emulator(
-        scenario, Faults(empty_page_participants=frozenset({first}), duplicate_across_pages=frozenset({second}))
+        scenario,
+        Faults(
+            empty_page_participants=frozenset({first}), duplicate_across_pages=frozenset({second})
+        ),
     )
     summary = run_against(emulator)
     assert loaded_replicas(database) == sorted_rows(emulator.expected_replicas())
@@ -100,7 +107,9 @@ def test_rows_carry_run_scan_time_region_and_account(
         join ivs_realtime.participant_scans as s using (run_id, source_stage_arn, participant_id)
         """,
     )
-    assert rows == [(summary.tally.run_id, True, "us-east-1", "123456789012", "TIMESTAMP WITH TIME ZONE")]
+    assert rows == [
+        (summary.tally.run_id, True, "us-east-1", "123456789012", "TIMESTAMP WITH TIME ZONE")
+    ]
 
 
 def test_scan_ledger_has_one_row_per_participant(
@@ -126,26 +135,42 @@ def test_scan_ledger_has_one_row_per_participant(
 def test_second_run_appends_a_second_snapshot(
     start_emulator: StartFn, run_against: RunFn, database: Path
 ) -> None:
-    scenario = generate_scenario(participants=5, replicas_per_participant=10, epochs=2, change_rate=0.5)
+    scenario = generate_scenario(
+        participants=5, replicas_per_participant=10, epochs=2, change_rate=0.5
+    )
     emulator = start_emulator(scenario)
     first = run_against(emulator)
     emulator.advance()
     second = run_against(emulator)
     assert first.tally.run_id != second.tally.run_id
-    assert loaded_replicas(database, first.tally.run_id) == sorted_rows(scenario.expected_replicas(0))
-    assert loaded_replicas(database, second.tally.run_id) == sorted_rows(scenario.expected_replicas(1))
-    assert query(database, "select count(distinct run_id) from ivs_realtime.participant_scans") == [(2,)]
+    assert loaded_replicas(database, first.tally.run_id) == sorted_rows(
+        scenario.expected_replicas(0)
+    )
+    assert loaded_replicas(database, second.tally.run_id) == sorted_rows(
+        scenario.expected_replicas(1)
+    )
+    assert query(database, "select count(distinct run_id) from ivs_realtime.participant_scans") == [
+        (2,)
+    ]
 
 
 def test_failed_participant_is_isolated_and_recorded(
     start_emulator: StartFn, run_against: RunFn, database: Path
 ) -> None:
-    scenario = generate_scenario(participants=3, replicas_per_participant=60, participants_per_stage=1)
+    scenario = generate_scenario(
+        participants=3, replicas_per_participant=60, participants_per_stage=1
+    )
     denied = scenario.participant_refs()[1]
-    emulator = start_emulator(scenario, Faults(access_denied_stages=frozenset({denied["source_stage_arn"]})))
+    emulator = start_emulator(
+        scenario, Faults(access_denied_stages=frozenset({denied["source_stage_arn"]}))
+    )
     summary = run_against(emulator)
     assert summary.exit_code == 3
-    expected = [row for row in emulator.expected_replicas() if row["participant_id"] != denied["participant_id"]]
+    expected = [
+        row
+        for row in emulator.expected_replicas()
+        if row["participant_id"] != denied["participant_id"]
+    ]
     assert loaded_replicas(database) == sorted_rows(expected)
     failed = query(
         database,
@@ -174,5 +199,7 @@ def test_scenario_equality_holds_for_the_demo(
     emulator = start_emulator(scenario)
     for epoch in range(scenario.epochs):
         summary = run_against(emulator)
-        assert loaded_replicas(database, summary.tally.run_id) == sorted_rows(scenario.expected_replicas(epoch))
+        assert loaded_replicas(database, summary.tally.run_id) == sorted_rows(
+            scenario.expected_replicas(epoch)
+        )
         emulator.advance()

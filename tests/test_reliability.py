@@ -20,7 +20,9 @@ REGIONS = ("us-east-1", "eu-west-1", "ap-northeast-1")
 @pytest.fixture
 def no_backoff(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Retries happen at once, so fault tests stay quick (the limiter still paces them)."""
-    monkeypatch.setattr(botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda *_: 0.0)
+    monkeypatch.setattr(
+        botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda *_: 0.0
+    )
     yield
 
 
@@ -36,7 +38,8 @@ def assert_exact_or_failed(database: Path, emulator: Emulator, run_id: str) -> t
     failed = [(stage, pid, code) for stage, pid, status, code, _ in scans if status == "failed"]
     assert all(code for _, _, code in failed), "every failure names its reason"
     expected = [
-        row for row in emulator.expected_replicas()
+        row
+        for row in emulator.expected_replicas()
         if (row["source_stage_arn"], row["participant_id"]) in ok
     ]
     assert loaded_replicas(database, run_id) == sorted_rows(expected)
@@ -84,7 +87,9 @@ def test_throttling_is_retried_until_every_participant_loads(
 def test_transient_faults_lose_and_duplicate_nothing(
     start_emulator: StartFn, run_against: RunFn, database: Path, no_backoff: None, faults: Faults
 ) -> None:
-    emulator = start_emulator(generate_scenario(participants=12, replicas_per_participant=120), faults)
+    emulator = start_emulator(
+        generate_scenario(participants=12, replicas_per_participant=120), faults
+    )
     summary = run_against(emulator, read_timeout=1.0, max_attempts=10)
     ok, failed = assert_exact_or_failed(database, emulator, summary.tally.run_id)
     assert ok + failed == 12
@@ -103,7 +108,10 @@ def test_retries_exhausted_fail_only_that_participant(
     summary = run_against(emulator, max_attempts=3)
     assert summary.exit_code == 3
     assert assert_exact_or_failed(database, emulator, summary.tally.run_id) == (3, 1)
-    failed = query(database, "select participant_id, error_code from ivs_realtime.participant_scans where status = 'failed'")
+    failed = query(
+        database,
+        "select participant_id, error_code from ivs_realtime.participant_scans where status = 'failed'",
+    )
     assert failed[0][0] == broken
     assert failed[0][1] in {"InternalServerException", "ServiceUnavailableException"}
 
@@ -117,9 +125,9 @@ def test_cycling_pagination_fails_the_participant_and_ends(
     summary = run_against(emulator)
     assert summary.exit_code == 3
     assert assert_exact_or_failed(database, emulator, summary.tally.run_id) == (2, 1)
-    assert query(database, "select error_code from ivs_realtime.participant_scans where status = 'failed'") == [
-        ("PaginationError",)
-    ]
+    assert query(
+        database, "select error_code from ivs_realtime.participant_scans where status = 'failed'"
+    ) == [("PaginationError",)]
 
 
 def test_rejected_credentials_fail_the_whole_run(
@@ -132,21 +140,25 @@ def test_rejected_credentials_fail_the_whole_run(
     assert emulator.stats.snapshot()["auth_failures"] < 30, "the run stopped early"
     emulator.set_faults(Faults())
     summary = run_against(emulator)
-    assert query(database, "select count(distinct run_id) from ivs_realtime.participant_scans") == [(1,)]
+    assert query(database, "select count(distinct run_id) from ivs_realtime.participant_scans") == [
+        (1,)
+    ]
     assert assert_exact_or_failed(database, emulator, summary.tally.run_id) == (30, 0)
 
 
 def test_every_participant_denied_is_fatal_but_recorded(
     start_emulator: StartFn, run_against: RunFn, database: Path
 ) -> None:
-    scenario = generate_scenario(participants=4, replicas_per_participant=2, participants_per_stage=2)
+    scenario = generate_scenario(
+        participants=4, replicas_per_participant=2, participants_per_stage=2
+    )
     stages = frozenset(ref["source_stage_arn"] for ref in scenario.participant_refs())
     emulator = start_emulator(scenario, Faults(access_denied_stages=stages))
     with pytest.raises(FatalRunError, match="access denied for all 4"):
         run_against(emulator)
-    assert query(database, "select status, count(*) from ivs_realtime.participant_scans group by 1") == [
-        ("failed", 4)
-    ]
+    assert query(
+        database, "select status, count(*) from ivs_realtime.participant_scans group by 1"
+    ) == [("failed", 4)]
 
 
 def test_chaos_three_regions_quota_and_every_fault(
@@ -172,9 +184,16 @@ def test_chaos_three_regions_quota_and_every_fault(
     emulator = start_emulator(scenario, faults)
     summary = run_against(emulator, requests_per_second=5, read_timeout=1.0, max_attempts=8)
     ok, failed = assert_exact_or_failed(database, emulator, summary.tally.run_id)
-    reasons = dict(query(database, "select error_code, count(*) from ivs_realtime.participant_scans where status = 'failed' group by 1"))
+    reasons = dict(
+        query(
+            database,
+            "select error_code, count(*) from ivs_realtime.participant_scans where status = 'failed' group by 1",
+        )
+    )
     denied_stage = refs[5]["source_stage_arn"]
-    assert reasons.get("AccessDeniedException") == sum(ref["source_stage_arn"] == denied_stage for ref in refs)
+    assert reasons.get("AccessDeniedException") == sum(
+        ref["source_stage_arn"] == denied_stage for ref in refs
+    )
     assert reasons.get("PaginationError") == 1
     assert "ThrottlingException" not in reasons, "no participant lost to throttling"
     assert ok + failed == 60

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from functools import partial
+
 import boto3
 import dlt
 import pyarrow as pa
@@ -145,5 +146,3 @@ def boto3_session(credentials: AwsCredentials | None) -> boto3.Session:
 
 
 __all__ = ["ivs_realtime", "participant_replicas", "participant_scans"]
-
-

@@ -14,7 +14,6 @@ from botocore.config import Config
 
 from pipelines.ivs_realtime.settings import SERVICE_NAME
 
-
 # Error codes worth scanning a participant again for, once botocore's own retries gave up.
 TRANSIENT_ERROR_CODES = frozenset(
     {
@@ -121,7 +120,9 @@ class ClientSettings:
 class ApiClients:
     """Builds and caches one boto3 client per (account, region), each paced by its own limiters."""
 
-    def __init__(self, session_factory: Callable[[], boto3.Session], settings: ClientSettings) -> None:
+    def __init__(
+        self, session_factory: Callable[[], boto3.Session], settings: ClientSettings
+    ) -> None:
         self._session_factory = session_factory
         self.settings = settings
         self.stats = CallStats()
@@ -168,7 +169,9 @@ class ApiClients:
         )
         events.register(
             "needs-retry.ivs-realtime.*",
-            lambda response, operation, **_: self._on_response(account_id, region, response, operation),
+            lambda response, operation, **_: self._on_response(
+                account_id, region, response, operation
+            ),
         )
         return client
 

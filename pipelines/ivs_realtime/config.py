@@ -61,7 +61,9 @@ def _positive(name: str, value: object, allow_zero: bool = False) -> list[str]:
         return [f"{name} must be a number, got {value!r}"]
     if value > 0 or (allow_zero and value == 0):
         return []
-    return [f"{name} is {value}; it must be {'0 (no limit) or more' if allow_zero else 'greater than 0'}"]
+    return [
+        f"{name} is {value}; it must be {'0 (no limit) or more' if allow_zero else 'greater than 0'}"
+    ]
 
 
 def new_run_id() -> str:
@@ -75,8 +77,10 @@ def check_known_keys(section: Mapping[str, Any] | None, known: Iterable[str]) ->
     if unknown:
         raise BadInputError(
             f"unknown settings in {SECTION}: {', '.join(unknown)}",
-            [f"{SECTION} {key}: not a setting; known ones are {', '.join(sorted(known))}"
-             for key in unknown],
+            [
+                f"{SECTION} {key}: not a setting; known ones are {', '.join(sorted(known))}"
+                for key in unknown
+            ],
         )
 
 

@@ -80,7 +80,7 @@ def _work(
     try:
         while not stop.is_set() and (participant := work.next()) is not None:
             results.put(scan(participant))
-    except BaseException as error:  # noqa: BLE001 - re-raised in the consuming thread
+    except BaseException as error:
         results.put(error)
     finally:
         results.put(_DONE)

@@ -48,7 +48,10 @@ def _input_patterns() -> dict[str, tuple[re.Pattern[str], int]]:
     members = model.operation_model(LIST_REPLICAS_OPERATION).input_shape.members
     return {
         field: (re.compile(members[api].metadata["pattern"]), members[api].metadata["max"])
-        for field, api in (("source_stage_arn", "sourceStageArn"), ("participant_id", "participantId"))
+        for field, api in (
+            ("source_stage_arn", "sourceStageArn"),
+            ("participant_id", "participantId"),
+        )
     }
 
 
@@ -75,7 +78,9 @@ def check_entry(entry: Mapping[str, Any]) -> list[str]:
         if not isinstance(value, str):
             problems.append(f"{field} must be a string, got {type(value).__name__}")
         elif len(value) > max_length or not pattern.fullmatch(value):
-            problems.append(f"{field} {value!r} does not match {pattern.pattern} (max {max_length})")
+            problems.append(
+                f"{field} {value!r} does not match {pattern.pattern} (max {max_length})"
+            )
     if not problems:
         region = entry["source_stage_arn"].split(":")[3]
         if region not in known_regions():
@@ -154,7 +159,10 @@ def _csv_rows(text: str, file: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
         )
     for row in reader:
         if any((value or "").strip() for value in row.values() if isinstance(value, str)):
-            yield f"{file}:{reader.line_num}", {field: (row[field] or "").strip() for field in FIELDS}
+            yield (
+                f"{file}:{reader.line_num}",
+                {field: (row[field] or "").strip() for field in FIELDS},
+            )
 
 
 def resolve_participants(
@@ -171,7 +179,10 @@ def resolve_participants(
     if not isinstance(configured, Sequence) or isinstance(configured, str):
         raise BadInputError("[sources.ivs_realtime] participants must be a list of tables")
     entries = (
-        (f"[sources.ivs_realtime] participants[{index}]", entry if isinstance(entry, Mapping) else {})
+        (
+            f"[sources.ivs_realtime] participants[{index}]",
+            entry if isinstance(entry, Mapping) else {},
+        )
         for index, entry in enumerate(configured)
     )
     return validate(entries, "[sources.ivs_realtime] participants")

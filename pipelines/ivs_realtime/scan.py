@@ -9,8 +9,14 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from pipelines.ivs_realtime.paging import MalformedPageError, PaginationError, iterate_pages
 from pipelines.ivs_realtime.participants import Participant
-from pipelines.ivs_realtime.settings import REPLICA_KEY, SCAN_FAILED, SCAN_OK
+from pipelines.ivs_realtime.settings import (
+    LIST_REPLICAS_OPERATION,
+    REPLICA_KEY,
+    SCAN_FAILED,
+    SCAN_OK,
+)
 
 API_FIELDS = {
     "sourceStageArn": "source_stage_arn",
@@ -35,18 +41,6 @@ RUN_FATAL_ERROR_CODES = frozenset(
         "PartialCredentialsError",
     }
 )
-
-
-class PaginationError(Exception):
-    """Pagination that cycles or runs past the page cap."""
-
-    code = "PaginationError"
-
-
-class MalformedPageError(Exception):
-    """A page without its required `replicas` list: botocore parses an unreadable body so."""
-
-    code = "ResponseParserError"
 
 
 @dataclass
@@ -83,32 +77,9 @@ class ScanResult:
         }
 
 
-def iterate_pages(
-    client: Any, participant: Participant, page_size: int, max_pages: int
-) -> Iterator[dict[str, Any]]:
-    """Yield every page of ListParticipantReplicas; fail on a repeated token or too many pages."""
-    paginator = client.get_paginator("list_participant_replicas")
-    pages = paginator.paginate(
-        sourceStageArn=participant.source_stage_arn,
-        participantId=participant.participant_id,
-        PaginationConfig={"PageSize": page_size},
-    )
-    seen_tokens: set[str] = set()
-    for number, page in enumerate(pages, start=1):
-        if not isinstance(page.get("replicas"), list):
-            raise MalformedPageError(f"page {number} has no replicas list: unreadable response")
-        yield page
-        token = page.get("nextToken")
-        if not token:
-            return
-        if token in seen_tokens:
-            raise PaginationError(f"nextToken repeated after page {number}: pagination cycles")
-        if number >= max_pages:
-            raise PaginationError(f"more than {max_pages} pages (max_pages); stopped")
-        seen_tokens.add(token)
-
-
-def replica_rows(replicas: list[dict[str, str]], seen: set[tuple[str, ...]]) -> Iterator[dict[str, str]]:
+def replica_rows(
+    replicas: list[dict[str, str]], seen: set[tuple[str, ...]]
+) -> Iterator[dict[str, str]]:
     """Snake-case rows of one page, skipping replicas already seen in this scan."""
     for replica in replicas:
         row = {column: replica.get(api_name) for api_name, column in API_FIELDS.items()}
@@ -126,8 +97,16 @@ def scan_participant(
     seen: set[tuple[str, ...]] = set()
     received = 0
     try:
-        for page in iterate_pages(client, participant, page_size, max_pages):
-            replicas = page["replicas"]
+        pages = iterate_pages(
+            client,
+            LIST_REPLICAS_OPERATION,
+            "replicas",
+            page_size,
+            max_pages,
+            sourceStageArn=participant.source_stage_arn,
+            participantId=participant.participant_id,
+        )
+        for replicas in pages:
             received += len(replicas)
             result.pages += 1
             result.rows.extend(replica_rows(replicas, seen))

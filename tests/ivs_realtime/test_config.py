@@ -39,8 +39,16 @@ def test_good_settings_pass() -> None:
         ("workers_per_region", True),
         ("read_timeout", -1),
     ],
-    ids=["page-0", "page-51", "page-string", "attempts-0", "rps-negative", "retry-mode", "workers-bool",
-         "timeout-negative"],
+    ids=[
+        "page-0",
+        "page-51",
+        "page-string",
+        "attempts-0",
+        "rps-negative",
+        "retry-mode",
+        "workers-bool",
+        "timeout-negative",
+    ],
 )
 def test_bad_setting_is_named(setting: str, value: object) -> None:
     with pytest.raises(BadInputError, match=rf"\[sources.ivs_realtime\] {setting}"):

@@ -28,7 +28,10 @@ def test_csv_file_ignores_extra_columns(tmp_path: Path) -> None:
     path.write_text(
         f"note,source_stage_arn,participant_id\nx,{STAGE},pub-1\n\ny,{OTHER_STAGE},pub-2\n"
     )
-    assert read_participants_file(path) == [Participant(STAGE, "pub-1"), Participant(OTHER_STAGE, "pub-2")]
+    assert read_participants_file(path) == [
+        Participant(STAGE, "pub-1"),
+        Participant(OTHER_STAGE, "pub-2"),
+    ]
 
 
 def test_json_lines_file(tmp_path: Path) -> None:
@@ -41,17 +44,28 @@ def test_json_lines_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "named"),
     [
-        (f"source_stage_arn,participant_id\narn:aws:ivs:eu-west-1:1:bad,pub-1\n", "p.csv:2"),
+        ("source_stage_arn,participant_id\narn:aws:ivs:eu-west-1:1:bad,pub-1\n", "p.csv:2"),
         (f"source_stage_arn,participant_id\n{STAGE},pub 1\n", "p.csv:2"),
         (f"source_stage_arn,participant_id\n{STAGE},{'x' * 65}\n", "p.csv:2"),
         (f"source_stage_arn,participant_id\n{STAGE},pub-1\n{STAGE},\n", "p.csv:3"),
-        ("source_stage_arn,participant_id\narn:aws:ivs:mars-north-1:123456789012:stage/abc,p\n", "mars-north-1"),
+        (
+            "source_stage_arn,participant_id\narn:aws:ivs:mars-north-1:123456789012:stage/abc,p\n",
+            "mars-north-1",
+        ),
         ("stage,participant\nx,y\n", "p.csv:1"),
         ("", "empty"),
         ("   \n\n", "empty"),
     ],
-    ids=["bad-arn", "bad-participant-chars", "participant-too-long", "missing-participant",
-         "unknown-region", "wrong-header", "empty-file", "blank-file"],
+    ids=[
+        "bad-arn",
+        "bad-participant-chars",
+        "participant-too-long",
+        "missing-participant",
+        "unknown-region",
+        "wrong-header",
+        "empty-file",
+        "blank-file",
+    ],
 )
 def test_bad_csv_entries_are_named(tmp_path: Path, content: str, named: str) -> None:
     path = tmp_path / "p.csv"

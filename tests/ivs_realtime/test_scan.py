@@ -39,7 +39,9 @@ def stubbed() -> Iterator[tuple[Any, Stubber]]:
         stubber.assert_no_pending_responses()
 
 
-def expect(stubber: Stubber, replicas: list[dict[str, str]], token: str | None, sent: str | None) -> None:
+def expect(
+    stubber: Stubber, replicas: list[dict[str, str]], token: str | None, sent: str | None
+) -> None:
     """Queue one page, expecting the request to carry `sent` as nextToken."""
     params: dict[str, Any] = {"sourceStageArn": STAGE, "participantId": "pub-1", "maxResults": 50}
     if sent:
