@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import timedelta
 from functools import partial
+from typing import Any
 
 import boto3
 import dlt
@@ -13,12 +15,21 @@ from dlt.sources import DltResource
 
 from pipelines.errors import FatalRunError
 from pipelines.ivs_realtime import settings
+from pipelines.ivs_realtime.accounts import AccountSessions, parse_accounts
 from pipelines.ivs_realtime.client import ApiClients, ClientSettings
-from pipelines.ivs_realtime.config import check_settings, new_run_id
+from pipelines.ivs_realtime.config import check_discovery, check_settings, new_run_id
+from pipelines.ivs_realtime.discovery import Discovered, DiscoveryScope, discover
+from pipelines.ivs_realtime.events import fetch_events
 from pipelines.ivs_realtime.fleet import scan_concurrently
 from pipelines.ivs_realtime.participants import Participant, resolve_participants
-from pipelines.ivs_realtime.scan import RUN_FATAL_ERROR_CODES, ScanResult, scan_participant
-from pipelines.ivs_realtime.tables import replicas_table, scans_table
+from pipelines.ivs_realtime.scan import (
+    RUN_FATAL_ERROR_CODES,
+    SCAN_ERRORS,
+    ScanResult,
+    describe,
+    scan_participant,
+)
+from pipelines.ivs_realtime.tables import replicas_table, rows_table, scans_table
 from pipelines.ivs_realtime.tally import RunTally
 
 
@@ -38,9 +49,16 @@ def ivs_realtime(
     workers_per_region: int = settings.DEFAULT_WORKERS,
     batch_rows: int = settings.DEFAULT_BATCH_ROWS,
     scan_attempts: int = settings.DEFAULT_SCAN_ATTEMPTS,
+    discover_stages: bool = False,
+    discovery_regions: list[str] | None = None,
+    discovery_stage_arns: list[str] | None = None,
+    discovery_stage_tags: dict[str, str] | None = None,
+    session_lookback_hours: float = settings.DEFAULT_LOOKBACK_HOURS,
+    fetch_events: bool | None = None,
+    accounts: list[dict[str, str]] | None = None,
     run_id: str | None = None,
 ) -> Sequence[DltResource]:
-    """Replica snapshots and the scan ledger of every configured participant.
+    """Replica snapshots and the scan ledger of every configured or discovered participant.
 
     Args:
         participants: `[{source_stage_arn, participant_id}, ...]`, used when no file is given.
@@ -48,8 +66,8 @@ def ivs_realtime(
         credentials: AWS credentials; boto3's default chain when left empty.
         endpoint_url: endpoint override; `AWS_ENDPOINT_URL_IVS_REALTIME` works too.
         page_size: `maxResults` per call, 1-50.
-        max_pages: pages per participant before its scan fails.
-        requests_per_second: client-side quota per (account, region, operation).
+        max_pages: pages per listing before it fails.
+        requests_per_second: client-side quota per (account, region, operation); 0 is no limit.
         max_attempts: botocore attempts per call, the first included.
         retry_mode: botocore retry mode: standard or adaptive.
         connect_timeout: seconds to connect.
@@ -57,6 +75,13 @@ def ivs_realtime(
         workers_per_region: concurrent scans per (account, region).
         batch_rows: replica rows gathered before an Arrow table is handed to dlt.
         scan_attempts: whole scans of a participant when retries end in a transient error.
+        discover_stages: find SOURCE publishers through stages, sessions and participants.
+        discovery_regions: regions whose every stage is discovered.
+        discovery_stage_arns: only these stages are discovered.
+        discovery_stage_tags: only stages carrying all these tags are discovered.
+        session_lookback_hours: how far back the first discovery looks for ended sessions.
+        fetch_events: load replication events; on by default with discovery.
+        accounts: `[{account_id, role_arn, external_id, profile_name}, ...]` to reach.
         run_id: id written on every row of this run; generated when empty.
     """
     check_settings(
@@ -71,22 +96,50 @@ def ivs_realtime(
         batch_rows=batch_rows,
         scan_attempts=scan_attempts,
     )
-    fleet = resolve_participants(participants, participants_file)
-    client_settings = ClientSettings(
-        endpoint_url=endpoint_url,
-        requests_per_second=requests_per_second,
-        max_attempts=max_attempts,
-        retry_mode=retry_mode,
-        connect_timeout=connect_timeout,
-        read_timeout=read_timeout,
-        max_pool_connections=max(10, workers_per_region),
-        scan_attempts=scan_attempts,
+    check_discovery(discover_stages, discovery_regions, discovery_stage_arns, session_lookback_hours)
+    configured = (
+        resolve_participants(participants, participants_file)
+        if participants or participants_file or not discover_stages
+        else []
     )
-    clients = ApiClients(partial(boto3_session, credentials), client_settings)
+    sessions = AccountSessions(partial(boto3_session, credentials), parse_accounts(accounts))
+    clients = ApiClients(
+        sessions,
+        ClientSettings(
+            endpoint_url=endpoint_url,
+            requests_per_second=requests_per_second,
+            max_attempts=max_attempts,
+            retry_mode=retry_mode,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            max_pool_connections=max(10, workers_per_region * 2),
+            scan_attempts=scan_attempts,
+        ),
+    )
     tally = RunTally(run_id or new_run_id(), calls=clients.stats)
+    scope = DiscoveryScope(
+        regions=tuple(discovery_regions or ()),
+        stage_arns=tuple(discovery_stage_arns or ()),
+        stage_tags=dict(discovery_stage_tags or {}),
+        accounts=sessions.account_ids,
+        lookback=timedelta(hours=session_lookback_hours),
+        max_pages=max_pages,
+    )
+    with_events = discover_stages if fetch_events is None else fetch_events
 
-    def scan(participant: Participant) -> ScanResult:
-        """Scan one participant with its own region's client."""
+    @dlt.resource(name="discovery", selected=False)
+    def discovery() -> Iterator[Discovered]:
+        """One pass over stages, sessions and published participants (empty when off)."""
+        if not discover_stages:
+            yield Discovered()
+            return
+        state = dlt.current.resource_state().setdefault("session_watermarks", {})
+        found = discover(clients.client, scope, state, tally.run_id)
+        tally.discovered = len(found.sources)
+        yield found
+
+    def scan(participant: Participant, session_ids: set[str]) -> ScanResult:
+        """Scan one participant (and its events) with its own account and region's client."""
         client = clients.client(participant.account_id, participant.region)
         attempt = 1
         result = scan_participant(client, participant, tally.run_id, page_size, max_pages)
@@ -96,17 +149,42 @@ def ivs_realtime(
             result = scan_participant(client, participant, tally.run_id, page_size, max_pages)
         if result.error_code in RUN_FATAL_ERROR_CODES:
             raise FatalRunError(f"AWS rejected the credentials: {result.error_message}")
+        if with_events and result.status == settings.SCAN_OK:
+            add_events(client, result, session_ids, max_pages)
         return result
 
-    scans = dlt.resource(
-        scan_batches(scan_concurrently(fleet, scan, workers_per_region), tally, batch_rows),
-        name="replica_scans",
-        selected=False,
-    )
-    source_resources = [scans | participant_replicas, scans | participant_scans]
+    @dlt.transformer(name="replica_scans", selected=False)
+    def replica_scans(found: Discovered) -> Iterator[list[ScanResult]]:
+        """Scan configured and discovered participants concurrently, in batches of whole scans."""
+        targets = {participant: set() for participant in configured}
+        for participant, session_ids in found.sources.items():
+            targets.setdefault(participant, set()).update(session_ids)
+        results = scan_concurrently(
+            list(targets), lambda p: scan(p, targets[p]), workers_per_region
+        )
+        yield from scan_batches(results, tally, batch_rows)
+
+    scans = discovery | replica_scans
+    source_resources = [
+        scans | participant_replicas,
+        scans | participant_scans,
+        scans | participant_events,
+        discovery | stages,
+        discovery | stage_sessions,
+        discovery | discovered_participants,
+    ]
     for resource in source_resources:
         resource.tally = tally  # type: ignore[attr-defined]
     return source_resources
+
+
+def add_events(client: Any, result: ScanResult, session_ids: set[str], max_pages: int) -> None:
+    """Attach the participant's events in its known sessions; a failure is noted, not fatal."""
+    sessions = session_ids | {row["source_session_id"] for row in result.rows}
+    try:
+        result.events = fetch_events(client, result.participant, sessions, max_pages, result.run_id)
+    except SCAN_ERRORS as error:
+        result.events_error_code = describe(error)[0]
 
 
 def scan_batches(
@@ -136,6 +214,35 @@ def participant_replicas(batch: list[ScanResult]) -> Iterator[pa.Table]:
 def participant_scans(batch: list[ScanResult]) -> Iterator[pa.Table]:
     """One ledger row per participant per run: ok or failed, pages, replica count."""
     yield scans_table(batch)
+
+
+@dlt.transformer(name="participant_events", write_disposition="merge", primary_key="event_key")
+def participant_events(batch: list[ScanResult]) -> Iterator[pa.Table]:
+    """Replication and join events of scanned participants, merged on their natural key."""
+    rows = [event for result in batch for event in result.events]
+    if rows:
+        yield rows_table("participant_events", rows)
+
+
+@dlt.transformer(name="stages", write_disposition="merge", primary_key="stage_arn")
+def stages(found: Discovered) -> Iterator[pa.Table]:
+    """Stages seen by discovery."""
+    if found.stages:
+        yield rows_table("stages", found.stages)
+
+
+@dlt.transformer(name="stage_sessions", write_disposition="merge", primary_key="session_key")
+def stage_sessions(found: Discovered) -> Iterator[pa.Table]:
+    """Stage sessions seen by discovery, with start and end times."""
+    if found.sessions:
+        yield rows_table("stage_sessions", found.sessions)
+
+
+@dlt.transformer(name="participants", write_disposition="merge", primary_key="participant_key")
+def discovered_participants(found: Discovered) -> Iterator[pa.Table]:
+    """Published participants seen by discovery, with replication type and state."""
+    if found.participants:
+        yield rows_table("participants", found.participants)
 
 
 def boto3_session(credentials: AwsCredentials | None) -> boto3.Session:

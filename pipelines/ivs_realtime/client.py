@@ -1,4 +1,4 @@
-"""boto3 clients per (account, region): retries, timeouts, rate limits and call counts, in one place."""
+"""boto3 clients per (account, region): retries, timeouts, rate limits and call counts."""
 
 from __future__ import annotations
 
@@ -121,16 +121,16 @@ class ApiClients:
     """Builds and caches one boto3 client per (account, region), each paced by its own limiters."""
 
     def __init__(
-        self, session_factory: Callable[[], boto3.Session], settings: ClientSettings
+        self, session_for: Callable[[str | None], boto3.Session], settings: ClientSettings
     ) -> None:
-        self._session_factory = session_factory
+        self._session_for = session_for
         self.settings = settings
         self.stats = CallStats()
-        self._clients: dict[tuple[str, str], Any] = {}
-        self._limiters: dict[tuple[str, str, str], RateLimiter] = {}
+        self._clients: dict[tuple[str | None, str], Any] = {}
+        self._limiters: dict[tuple[str | None, str, str], RateLimiter] = {}
         self._lock = threading.Lock()
 
-    def client(self, account_id: str, region: str) -> Any:
+    def client(self, account_id: str | None, region: str) -> Any:
         """The ivs-realtime client for one account and region, created once."""
         key = (account_id, region)
         with self._lock:
@@ -138,7 +138,7 @@ class ApiClients:
                 self._clients[key] = self._build(account_id, region)
             return self._clients[key]
 
-    def limiter(self, account_id: str, region: str, operation: str) -> RateLimiter:
+    def limiter(self, account_id: str | None, region: str, operation: str) -> RateLimiter:
         """The rate limiter of one (account, region, operation)."""
         key = (account_id, region, operation)
         with self._lock:
@@ -147,7 +147,7 @@ class ApiClients:
                 self._limiters[key] = RateLimiter(self.settings.requests_per_second, burst=1.0)
             return self._limiters[key]
 
-    def _build(self, account_id: str, region: str) -> Any:
+    def _build(self, account_id: str | None, region: str) -> Any:
         """Create a client whose every HTTP attempt first takes a token from its limiter."""
         settings = self.settings
         config = Config(
@@ -158,7 +158,7 @@ class ApiClients:
             max_pool_connections=settings.max_pool_connections,
             user_agent_extra="ivs-replicas",
         )
-        client = self._session_factory().client(
+        client = self._session_for(account_id).client(
             SERVICE_NAME, region_name=region, endpoint_url=settings.endpoint_url, config=config
         )
         events = client.meta.events
@@ -183,14 +183,16 @@ class ApiClients:
         """Count one API call (before retries)."""
         self.stats.count(self.stats.calls, model.name)
 
-    def _on_attempt(self, account_id: str, region: str, operation: str) -> None:
+    def _on_attempt(self, account_id: str | None, region: str, operation: str) -> None:
         """Pace one HTTP attempt, retries included, by its (account, region, operation) quota."""
         self.stats.count(self.stats.attempts, operation)
         waited = self.limiter(account_id, region, operation).acquire()
         if waited:
             self.stats.add_wait(waited)
 
-    def _on_response(self, account_id: str, region: str, response: Any, operation: Any) -> None:
+    def _on_response(
+        self, account_id: str | None, region: str, response: Any, operation: Any
+    ) -> None:
         """Count throttled responses and slow their limiter down."""
         if response and response[1].get("Error", {}).get("Code") in THROTTLING_ERROR_CODES:
             self.stats.count(self.stats.throttled, operation.name)

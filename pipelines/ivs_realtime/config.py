@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from pipelines.errors import BadInputError
+from pipelines.ivs_realtime.participants import check_entry, known_regions
 from pipelines.ivs_realtime.settings import MAX_PAGE_SIZE
 
 SECTION = "[sources.ivs_realtime]"
@@ -89,3 +90,29 @@ def wrong_type(field_name: str, value: object, hint: object) -> BadInputError:
     shown = "(hidden)" if "secret" in field_name or "token" in field_name else repr(value)
     expected = getattr(hint, "__name__", str(hint))
     return BadInputError(f"{SECTION} {field_name} = {shown} cannot be read as {expected}")
+
+
+def check_discovery(
+    enabled: bool,
+    regions: Sequence[str] | None,
+    stage_arns: Sequence[str] | None,
+    lookback_hours: float,
+) -> None:
+    """Raise BadInputError naming every discovery setting that cannot work."""
+    if not enabled:
+        return
+    problems = [*_positive("session_lookback_hours", lookback_hours)]
+    if not regions and not stage_arns:
+        problems.append("discover_stages needs discovery_regions or discovery_stage_arns")
+    problems += [
+        f"discovery_regions: {region!r} is not a region where IVS Real-Time is offered"
+        for region in regions or ()
+        if region not in known_regions()
+    ]
+    problems += [
+        f"discovery_stage_arns: {arn!r} is not a stage ARN"
+        for arn in stage_arns or ()
+        if check_entry({"source_stage_arn": arn, "participant_id": "x"})
+    ]
+    if problems:
+        raise BadInputError(f"bad discovery settings in {SECTION}", [f"{SECTION} {p}" for p in problems])

@@ -23,6 +23,11 @@ logger = logging.getLogger(__name__)
 FIELDS = ("source_stage_arn", "participant_id")
 
 
+def stage_region(stage_arn: str) -> str:
+    """The region part of a stage ARN (arn:aws:ivs:REGION:ACCOUNT:stage/ID)."""
+    return stage_arn.split(":")[3]
+
+
 @dataclass(frozen=True, order=True)
 class Participant:
     """A publisher in a source stage whose replicas are scanned."""
@@ -33,7 +38,7 @@ class Participant:
     @property
     def region(self) -> str:
         """AWS region taken from the stage ARN."""
-        return self.source_stage_arn.split(":")[3]
+        return stage_region(self.source_stage_arn)
 
     @property
     def account_id(self) -> str:
@@ -82,7 +87,7 @@ def check_entry(entry: Mapping[str, Any]) -> list[str]:
                 f"{field} {value!r} does not match {pattern.pattern} (max {max_length})"
             )
     if not problems:
-        region = entry["source_stage_arn"].split(":")[3]
+        region = stage_region(entry["source_stage_arn"])
         if region not in known_regions():
             problems.append(
                 f"region {region!r} in {entry['source_stage_arn']} is not a region where "

@@ -57,6 +57,8 @@ class ScanResult:
     duplicates: int = 0
     error_code: str | None = None
     error_message: str | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+    events_error_code: str | None = None
 
     def ledger_row(self) -> dict[str, Any]:
         """The participant_scans row of this scan."""
@@ -74,6 +76,8 @@ class ScanResult:
             "replica_count": len(self.rows),
             "error_code": self.error_code,
             "error_message": self.error_message,
+            "event_count": len(self.events),
+            "events_error_code": self.events_error_code,
         }
 
 
@@ -110,17 +114,23 @@ def scan_participant(
             received += len(replicas)
             result.pages += 1
             result.rows.extend(replica_rows(replicas, seen))
-    except ClientError as error:
-        details = error.response.get("Error", {})
-        message = details.get("Message") or error.response.get("exceptionMessage") or str(error)
-        result = failed(result, details.get("Code", "ClientError"), message)
-    except (PaginationError, MalformedPageError) as error:
-        result = failed(result, error.code, str(error))
-    except BotoCoreError as error:
-        result = failed(result, type(error).__name__, str(error))
+    except SCAN_ERRORS as error:
+        result = failed(result, *describe(error))
     result.duplicates = received - len(result.rows) if result.status == SCAN_OK else 0
     result.finished_at = utc_now()
     return result
+
+
+SCAN_ERRORS = (ClientError, BotoCoreError, PaginationError, MalformedPageError)
+
+
+def describe(error: Exception) -> tuple[str, str]:
+    """The error code and message of a failed call, as AWS names them."""
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        message = details.get("Message") or error.response.get("exceptionMessage") or str(error)
+        return details.get("Code", "ClientError"), message
+    return getattr(error, "code", type(error).__name__), str(error)
 
 
 def failed(result: ScanResult, code: str, message: str) -> ScanResult:

@@ -22,6 +22,7 @@ class RunTally:
     replicas: int = 0
     duplicates_dropped: int = 0
     rescans: int = 0
+    discovered: int = 0
     failures: Counter[str] = field(default_factory=Counter)
 
     def add(self, result: ScanResult) -> None:
