@@ -6,6 +6,7 @@ import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import boto3
@@ -15,6 +16,7 @@ from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshabl
 from pipelines.errors import BadInputError
 
 ROLE_SESSION_NAME = "ivs-replicas"
+STS_REGION = "us-east-1"
 ACCOUNT_KEYS = ("account_id", "role_arn", "external_id", "profile_name")
 ACCOUNT_ID = re.compile(r"\d{12}")
 ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+")
@@ -86,7 +88,9 @@ class AccountSessions:
         if account.external_id:
             extra["ExternalId"] = account.external_id
         fetcher = AssumeRoleCredentialFetcher(
-            client_creator=source._session.create_client,
+            client_creator=partial(
+                source._session.create_client, region_name=source.region_name or STS_REGION
+            ),
             source_credentials=source.get_credentials(),
             role_arn=account.role_arn,
             extra_args=extra,
