@@ -56,19 +56,21 @@ class RunSummary:
         """The summary as printable lines."""
         tally, calls = self.tally, self.tally.calls
         status = "ok" if self.exit_code == EXIT_OK else "finished with failed participants"
+        duplicates = (
+            f" ({tally.duplicates_dropped} repeated across pages, stored once)"
+            if tally.duplicates_dropped
+            else ""
+        )
         lines = [
             f"run {tally.run_id}: {status}",
-            f"  participants  {tally.participants_ok} ok, {tally.participants_failed} failed",
-            f"  replicas      {tally.replicas} in {tally.pages} pages"
-            + (
-                f" ({tally.duplicates_dropped} repeated across pages, stored once)"
-                if tally.duplicates_dropped
-                else ""
-            ),
+            f"  participants  {tally.participants_ok} ok, {tally.participants_failed} failed"
+            + (f" ({tally.discovered} found by discovery)" if tally.discovered else ""),
+            f"  replicas      {tally.replicas} in {tally.pages} pages{duplicates}",
             f"  api calls     {sum(calls.calls.values())} "
             f"({calls.retries} retries, {sum(calls.throttled.values())} throttled, "
-            f"{calls.quota_wait_seconds:.1f}s waiting on quota, "
             f"{tally.rescans} participant rescans)",
+            *(f"    {operation:<26}{count:>8}" for operation, count in sorted(calls.calls.items())),
+            f"  quota waits   {calls.quota_wait_seconds:.1f}s",
             f"  elapsed       {self.elapsed_seconds:.1f}s",
             f"  loaded into   {self.database} (dataset {self.dataset})",
         ]
