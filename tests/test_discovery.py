@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,12 +14,6 @@ from .helpers import RunFn, loaded_replicas, query, sorted_rows
 
 StartFn = Callable[..., Emulator]
 REGIONS = ["us-east-1", "eu-west-1", "ap-northeast-1"]
-
-
-def recent(scenario: Scenario) -> Scenario:
-    """The scenario with its clock set to end now, inside the first run's lookback."""
-    start = datetime.now(UTC) - timedelta(seconds=scenario.epoch_seconds * scenario.epochs)
-    return dataclasses.replace(scenario, start_time=start.replace(microsecond=0))
 
 
 def discover(run_against: RunFn, emulator: Emulator, **options: object) -> object:
@@ -39,7 +31,7 @@ def source_participants(scenario: Scenario, epoch: int) -> set[tuple[str, str]]:
 def test_discovery_finds_every_source_participant_and_replica(
     start_emulator: StartFn, run_against: RunFn, database: Path
 ) -> None:
-    scenario = recent(load_demo_scenario())
+    scenario = load_demo_scenario()
     emulator = start_emulator(scenario)
     for epoch in range(scenario.epochs):
         summary = discover(run_against, emulator)
@@ -56,7 +48,7 @@ def test_discovery_finds_every_source_participant_and_replica(
 def test_a_session_that_ended_is_listed_once_more_then_never(
     start_emulator: StartFn, run_against: RunFn, database: Path
 ) -> None:
-    scenario = recent(load_demo_scenario())
+    scenario = load_demo_scenario()
     emulator = start_emulator(scenario)
     ended_by_epoch: dict[int, set[str]] = {}
     for _ in range(scenario.epochs):
@@ -74,7 +66,7 @@ def test_a_session_that_ended_is_listed_once_more_then_never(
 def test_events_give_exact_replication_times(
     start_emulator: StartFn, run_against: RunFn, database: Path
 ) -> None:
-    scenario = recent(load_demo_scenario())
+    scenario = load_demo_scenario()
     emulator = start_emulator(scenario)
     for _ in range(scenario.epochs):
         discover(run_against, emulator)
@@ -92,7 +84,7 @@ def test_events_give_exact_replication_times(
 def test_configured_participants_and_discovery_combine(
     start_emulator: StartFn, run_against: RunFn, database: Path
 ) -> None:
-    scenario = recent(load_demo_scenario())
+    scenario = load_demo_scenario()
     emulator = start_emulator(scenario)
     extra = scenario.participant_refs()[0]
     summary = run_against(emulator, participants=[extra], discover_stages=True, discovery_stage_arns=[extra["source_stage_arn"]])

@@ -143,6 +143,10 @@ class Scenario:
     start_time: datetime = DEFAULT_START_TIME
     epoch_seconds: int = DEFAULT_EPOCH_SECONDS
     description: str = ""
+    # Live clock: each epoch starts when the emulator enters it, so that event and session
+    # times fall between the scans of a real run. Otherwise start_time + epoch * epoch_seconds.
+    live_clock: bool = False
+    epoch_starts: dict[int, datetime] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def load(cls, path: str | Path) -> Scenario:
@@ -176,6 +180,8 @@ class Scenario:
         if self.description:
             out["description"] = self.description
         out["epochs"] = self.epochs
+        if self.live_clock:
+            out["live_clock"] = True
         if self.start_time != DEFAULT_START_TIME:
             out["start_time"] = self.start_time.astimezone(UTC).isoformat().replace("+00:00", "Z")
         if self.epoch_seconds != DEFAULT_EPOCH_SECONDS:
@@ -224,7 +230,20 @@ class Scenario:
 
     def epoch_time(self, epoch: int) -> datetime:
         """Return the UTC wall-clock time at which an epoch begins."""
+        entered = [e for e in self.epoch_starts if e <= epoch] if self.live_clock else []
+        if entered:
+            known = max(entered)
+            return self.epoch_starts[known] + timedelta(
+                seconds=self.epoch_seconds * (epoch - known)
+            )
         return self.start_time + timedelta(seconds=self.epoch_seconds * epoch)
+
+    def enter_epoch(self, epoch: int) -> None:
+        """Record when a live-clock scenario entered an epoch, to the next millisecond."""
+        if self.live_clock and epoch not in self.epoch_starts:
+            now = datetime.now(UTC)
+            whole_ms = now - timedelta(microseconds=now.microsecond % 1000)
+            self.epoch_starts[epoch] = whole_ms + timedelta(milliseconds=1)
 
     @functools.cached_property
     def topology(self) -> Topology:

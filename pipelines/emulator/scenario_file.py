@@ -26,6 +26,7 @@ _SCENARIO_KEYS = (
     "epochs",
     "start_time",
     "epoch_seconds",
+    "live_clock",
     "participants",
     "stages",
     "faults",
@@ -177,6 +178,7 @@ def parse_scenario(data: Any) -> Scenario:
         epochs=_int(obj.get("epochs", 1), "epochs", 1),
         start_time=DEFAULT_START_TIME if start is None else _time(start, "start_time"),
         epoch_seconds=_int(obj.get("epoch_seconds", DEFAULT_EPOCH_SECONDS), "epoch_seconds", 1),
+        live_clock=_typed(obj.get("live_clock", False), bool, "live_clock"),
         participants=tuple(
             _participant(p, f"participants[{i}]") for i, p in enumerate(participants)
         ),

@@ -44,6 +44,7 @@ class Service:
         self, scenario: Scenario, faults: Faults | None = None, token_key: bytes | None = None
     ) -> None:
         self.scenario = scenario
+        scenario.enter_epoch(0)
         self.stats = Stats()
         self.tokens = TokenCodec(token_key)
         self._validator = InputValidator()
@@ -67,6 +68,7 @@ class Service:
             raise ValueError("steps must be >= 1")
         with self._epoch_lock:
             self._epoch += steps
+            self.scenario.enter_epoch(self._epoch)
             return self._epoch
 
     @property

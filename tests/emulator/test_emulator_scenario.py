@@ -267,3 +267,19 @@ def test_readme_example_is_a_valid_scenario() -> None:
     scenario = Scenario.from_dict(json.loads(example))
     assert [r["replication_state"] for r in scenario.expected_replicas(2)] == ["STOPPED"]
     assert scenario.expected_replicas(3) == []
+
+
+def test_live_clock_starts_each_epoch_when_the_emulator_enters_it() -> None:
+    import dataclasses
+    from datetime import UTC, datetime, timedelta
+
+    from pipelines.emulator import Emulator, load_demo_scenario
+
+    scenario = dataclasses.replace(load_demo_scenario(), live_clock=True, epoch_starts={})
+    before = datetime.now(UTC)
+    with Emulator(scenario) as emulator:
+        entered_first = scenario.epoch_time(0)
+        emulator.advance()
+        entered_second = scenario.epoch_time(1)
+    assert before <= entered_first <= entered_second <= datetime.now(UTC) + timedelta(milliseconds=1)
+    assert scenario.to_dict()["live_clock"] is True
