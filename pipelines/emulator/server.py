@@ -6,6 +6,7 @@ import contextlib
 import itertools
 import os
 import socket
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -106,6 +107,11 @@ class _Server(ThreadingHTTPServer):
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._id_prefix = os.urandom(4).hex()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Ignore clients that hung up (a killed run); report anything else."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
     def next_request_id(self) -> str:
         """Return a unique request id."""

@@ -1,0 +1,173 @@
+"""Reliability drill: faults under quota, and runs killed at random points; counts rows lost.
+
+Run: .venv/bin/python bench/reliability.py [--participants 60] [--kills 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from dlt.common.configuration.specs import AwsCredentials
+
+from pipelines import runner
+from pipelines.emulator import Emulator, Faults, generate_scenario
+
+REGIONS = ("us-east-1", "eu-west-1", "ap-northeast-1")
+KEY = (
+    "source_stage_arn",
+    "participant_id",
+    "source_session_id",
+    "destination_stage_arn",
+    "destination_session_id",
+    "replication_state",
+)
+CREDENTIALS = {"aws_access_key_id": "AKIADRILL0000000000", "aws_secret_access_key": "drill"}
+
+
+def rows_of(database: Path, run_id: str) -> Counter[tuple[str, ...]]:
+    """Replica rows loaded for one run, with their multiplicity."""
+    with duckdb.connect(str(database), read_only=True) as connection:
+        rows = connection.sql(
+            f"select {', '.join(KEY)} from ivs_realtime.participant_replicas "
+            f"where run_id = '{run_id}'"
+        ).fetchall()
+    return Counter(rows)
+
+
+def chaos(participants: int, workdir: Path) -> dict[str, Any]:
+    """One run over three regions at 5 TPS with every kind of fault; compare with the truth."""
+    scenario = generate_scenario(participants, [0, 1, 30, 75, 120], regions=REGIONS, seed=3)
+    refs = scenario.participant_refs()
+    faults = Faults(
+        requests_per_second=5,
+        error_rate=0.06,
+        drop_rate=0.03,
+        malformed_rate=0.03,
+        slow_rate=0.03,
+        slow_ms=1200,
+        access_denied_stages=frozenset({refs[0]["source_stage_arn"]}),
+        cycle_participants=frozenset({refs[-1]["participant_id"]}),
+        seed=5,
+    )
+    database = workdir / "chaos.duckdb"
+    with Emulator(scenario, faults=faults) as emulator:
+        summary = runner.run(
+            database,
+            participants=refs,
+            credentials=AwsCredentials(**CREDENTIALS),
+            endpoint_url=emulator.url,
+            requests_per_second=5,
+            read_timeout=1.0,
+        )
+        injected = sum(emulator.stats.snapshot()["faults"].values())
+        throttled = emulator.stats.snapshot()["throttled"]
+        requests = emulator.stats.snapshot()["total_requests"]
+    with duckdb.connect(str(database), read_only=True) as connection:
+        scans = connection.sql(
+            "select source_stage_arn, participant_id, status, error_code "
+            f"from ivs_realtime.participant_scans where run_id = '{summary.tally.run_id}'"
+        ).fetchall()
+    ok = {(stage, pid) for stage, pid, status, _ in scans if status == "ok"}
+    expected = Counter(
+        tuple(row[c] for c in KEY)
+        for row in scenario.expected_replicas(0)
+        if (row["source_stage_arn"], row["participant_id"]) in ok
+    )
+    loaded = rows_of(database, summary.tally.run_id)
+    return {
+        "participants": participants,
+        "requests": requests,
+        "faults injected": injected,
+        "throttled answers": throttled,
+        "participants ok (exact)": len(ok) if loaded == expected else "MISMATCH",
+        "participants failed": Counter(code for *_, status, code in scans if status == "failed"),
+        "rows loaded": sum(loaded.values()),
+        "rows missing": sum((expected - loaded).values()),
+        "rows wrong or duplicated": sum((loaded - expected).values()),
+    }
+
+
+def kills(count: int, workdir: Path, seed: int = 1) -> dict[str, Any]:
+    """Kill `count` CLI runs at random moments, then run once more; count rows lost or doubled."""
+    scenario = generate_scenario(150, [20, 60, 110], regions=REGIONS[:2])
+    folder = workdir / "kills"
+    folder.mkdir()
+    with (folder / "participants.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["source_stage_arn", "participant_id"])
+        writer.writeheader()
+        writer.writerows(scenario.participant_refs())
+    script = str(Path(sys.executable).with_name("ivs-replicas"))
+    command = [script, "run", "--participants", "participants.csv", "--db", "k.duckdb"]
+    dice = random.Random(seed)
+    with Emulator(scenario, faults=Faults(latency_ms=2)) as emulator:
+        env = {
+            **os.environ,
+            "AWS_ENDPOINT_URL_IVS_REALTIME": emulator.url,
+            "AWS_ACCESS_KEY_ID": CREDENTIALS["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": CREDENTIALS["aws_secret_access_key"],
+            "SOURCES__IVS_REALTIME__REQUESTS_PER_SECOND": "0",
+            "RUNTIME__DLTHUB_TELEMETRY": "false",
+        }
+        killed = 0
+        for _ in range(count):
+            process = subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(dice.uniform(1.0, 6.0))
+            if process.poll() is None:
+                process.send_signal(signal.SIGKILL)
+                killed += 1
+            process.wait()
+        final = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, check=False)
+    database = folder / "k.duckdb"
+    expected = Counter(tuple(row[c] for c in KEY) for row in scenario.expected_replicas(0))
+    with duckdb.connect(str(database), read_only=True) as connection:
+        ledger = connection.sql(
+            "select run_id, count(*) from ivs_realtime.participant_scans group by 1"
+        ).fetchall()
+    partial_runs = [run_id for run_id, scans in ledger if scans != len(scenario.participants)]
+    lost = doubled = 0
+    for run_id, _ in ledger:
+        loaded = rows_of(database, run_id)
+        lost += sum((expected - loaded).values())
+        doubled += sum((loaded - expected).values())
+    return {
+        "runs started": count + 1,
+        "runs killed": killed,
+        "final run exit code": final.returncode,
+        "runs in the ledger": len(ledger),
+        "runs half-visible": len(partial_runs),
+        "rows lost in loaded runs": lost,
+        "rows duplicated": doubled,
+    }
+
+
+def main() -> None:
+    """Run both drills and print their figures."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--participants", type=int, default=60)
+    parser.add_argument("--kills", type=int, default=10)
+    args = parser.parse_args()
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    with tempfile.TemporaryDirectory() as temp:
+        for title, figures in (
+            ("chaos: 3 regions, 5 TPS quota, faults of every kind", chaos(args.participants, Path(temp))),
+            ("kills: SIGKILL at random moments, then one more run", kills(args.kills, Path(temp))),
+        ):
+            print(f"\n{title}")
+            for name, value in figures.items():
+                print(f"  {name:<28} {value}")
+
+
+if __name__ == "__main__":
+    main()
