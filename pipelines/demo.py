@@ -12,14 +12,14 @@ from pipelines.emulator import Emulator, load_demo_scenario
 from pipelines.errors import EXIT_OK, BadInputError
 from pipelines.ivs_realtime.settings import DEFAULT_DATASET
 
-DEMO_CREDENTIALS = {"aws_access_key_id": "AKIADEMO0000000000", "aws_secret_access_key": "demo"}
+DEMO_KEY_ID = "AKIADEMO0000000000"
 
 
 def run_demo(database: Path, runs: int | None = None) -> int:
     """Start the local endpoint, make one run per scenario epoch, print the history report."""
     reset_demo_database(database)
     scenario = load_demo_scenario()
-    credentials = AwsCredentials(**DEMO_CREDENTIALS)
+    credentials = AwsCredentials(aws_access_key_id=DEMO_KEY_ID, aws_secret_access_key="demo")
     worst = EXIT_OK
     with Emulator(scenario) as endpoint:
         print(f"local IVS Real-Time endpoint at {endpoint.url} serving scenario {scenario.name!r}")
@@ -39,9 +39,7 @@ def run_demo(database: Path, runs: int | None = None) -> int:
             worst = max(worst, summary.exit_code)
     print("\n== replication history")
     print(warehouse.render(warehouse.overview(database, DEFAULT_DATASET), "table"))
-    print(
-        f"\nexplore it: duckdb {database} -c 'select * from {DEFAULT_DATASET}.replica_state_changes'"
-    )
+    print(f"\nexplore it: ivs-replicas report replica_state_changes --db {database}")
     return worst
 
 

@@ -7,7 +7,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import dlt
 import duckdb
@@ -29,7 +29,7 @@ from pipelines.ivs_realtime.settings import DEFAULT_DATASET, PIPELINE_NAME
 from pipelines.ivs_realtime.tally import RunTally
 from pipelines.locking import exclusive_lock
 
-LOADER_FILE_FORMAT = "parquet"
+LOADER_FILE_FORMAT: Final = "parquet"
 # Views read only rows of completed load packages (_dlt_loads), so an interrupted load stays hidden.
 dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
 # Loaded packages keep no copy of the data: the database holds it.
@@ -123,7 +123,7 @@ def build_source(participants_file: str | None, options: dict[str, Any]) -> Any:
     """The configured source, with config problems turned into errors a user can act on."""
     if participants_file:
         options["participants_file"] = participants_file
-    known = inspect.signature(ivs_realtime.__wrapped__).parameters
+    known = inspect.signature(ivs_realtime).parameters
     for provider in (dlt.config, dlt.secrets):
         check_known_keys(provider.get("sources.ivs_realtime", dict), known)
     try:

@@ -96,7 +96,9 @@ def ivs_realtime(
         batch_rows=batch_rows,
         scan_attempts=scan_attempts,
     )
-    check_discovery(discover_stages, discovery_regions, discovery_stage_arns, session_lookback_hours)
+    check_discovery(
+        discover_stages, discovery_regions, discovery_stage_arns, session_lookback_hours
+    )
     configured = (
         resolve_participants(participants, participants_file)
         if participants or participants_file or not discover_stages
@@ -156,7 +158,7 @@ def ivs_realtime(
     @dlt.transformer(name="replica_scans", selected=False)
     def replica_scans(found: Discovered) -> Iterator[list[ScanResult]]:
         """Scan configured and discovered participants concurrently, in batches of whole scans."""
-        targets = {participant: set() for participant in configured}
+        targets: dict[Participant, set[str]] = {participant: set() for participant in configured}
         for participant, session_ids in found.sources.items():
             targets.setdefault(participant, set()).update(session_ids)
         results = scan_concurrently(

@@ -81,7 +81,11 @@ class AccountSessions:
         """Default chain, a profile, or a role assumed from either."""
         if account is None:
             return self._base()
-        source = boto3.Session(profile_name=account.profile_name) if account.profile_name else self._base()
+        source = (
+            boto3.Session(profile_name=account.profile_name)
+            if account.profile_name
+            else self._base()
+        )
         if not account.role_arn:
             return source
         extra: dict[str, Any] = {"RoleSessionName": ROLE_SESSION_NAME}
@@ -96,7 +100,7 @@ class AccountSessions:
             extra_args=extra,
         )
         core = botocore.session.get_session()
-        core._credentials = DeferredRefreshableCredentials(
+        core._credentials = DeferredRefreshableCredentials(  # type: ignore[attr-defined]
             method="assume-role", refresh_using=fetcher.fetch_credentials
         )
         return boto3.Session(botocore_session=core)

@@ -152,7 +152,7 @@ class ApiClients:
         settings = self.settings
         config = Config(
             region_name=region,
-            retries={"mode": settings.retry_mode, "total_max_attempts": settings.max_attempts},
+            retries={"mode": settings.retry_mode, "total_max_attempts": settings.max_attempts},  # type: ignore[arg-type]
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
             max_pool_connections=settings.max_pool_connections,

@@ -62,9 +62,8 @@ def _positive(name: str, value: object, allow_zero: bool = False) -> list[str]:
         return [f"{name} must be a number, got {value!r}"]
     if value > 0 or (allow_zero and value == 0):
         return []
-    return [
-        f"{name} is {value}; it must be {'0 (no limit) or more' if allow_zero else 'greater than 0'}"
-    ]
+    bound = "0 (no limit) or more" if allow_zero else "greater than 0"
+    return [f"{name} is {value}; it must be {bound}"]
 
 
 def new_run_id() -> str:
@@ -115,4 +114,6 @@ def check_discovery(
         if check_entry({"source_stage_arn": arn, "participant_id": "x"})
     ]
     if problems:
-        raise BadInputError(f"bad discovery settings in {SECTION}", [f"{SECTION} {p}" for p in problems])
+        raise BadInputError(
+            f"bad discovery settings in {SECTION}", [f"{SECTION} {p}" for p in problems]
+        )

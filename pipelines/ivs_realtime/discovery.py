@@ -65,7 +65,9 @@ def discover(
         arn = stage["arn"]
         client = client_for(arn.split(":")[4], stage_region(arn))
         try:
-            sessions = list(_pages(client, "ListStageSessions", "stageSessions", scope, stageArn=arn))
+            sessions = list(
+                _pages(client, "ListStageSessions", "stageSessions", scope, stageArn=arn)
+            )
         except (ClientError, BotoCoreError) as error:
             found.failures.append(f"{arn}: {error}")
             continue
@@ -88,16 +90,17 @@ def discover(
 def list_stages(client_for: ClientFor, scope: DiscoveryScope) -> Iterable[dict[str, Any]]:
     """Stages in scope: the listed ARNs, or every stage of the regions, filtered by tags."""
     if scope.stage_arns:
-        stages: Iterable[dict[str, Any]] = (
-            {"arn": arn, "tags": {}} for arn in scope.stage_arns
-        )
+        stages: Iterable[dict[str, Any]] = ({"arn": arn, "tags": {}} for arn in scope.stage_arns)
     else:
         stages = (
             stage
             for account in scope.accounts
             for region in scope.regions
             for page in iterate_pages(
-                client_for(account, region), "ListStages", "stages", DISCOVERY_PAGE_SIZE,
+                client_for(account, region),
+                "ListStages",
+                "stages",
+                DISCOVERY_PAGE_SIZE,
                 scope.max_pages,
             )
             for stage in page
@@ -120,11 +123,18 @@ def _discover_participants(
 ) -> None:
     """Add the published participants of one session; SOURCE ones become scan targets."""
     pages = _pages(
-        client, "ListParticipants", "participants", scope,
-        stageArn=stage_arn, sessionId=session_id, filterByPublished=True,
+        client,
+        "ListParticipants",
+        "participants",
+        scope,
+        stageArn=stage_arn,
+        sessionId=session_id,
+        filterByPublished=True,
     )
     for participant in pages:
-        found.participants.append(participant_row(stage_arn, session_id, participant, seen_at, run_id))
+        found.participants.append(
+            participant_row(stage_arn, session_id, participant, seen_at, run_id)
+        )
         if participant.get("replicationType") == SOURCE:
             target = Participant(stage_arn, participant["participantId"])
             found.sources.setdefault(target, set()).add(session_id)
@@ -132,7 +142,9 @@ def _discover_participants(
 
 def _pages(client: Any, operation: str, key: str, scope: DiscoveryScope, **params: Any) -> Any:
     """Items of every page of a discovery listing."""
-    for page in iterate_pages(client, operation, key, DISCOVERY_PAGE_SIZE, scope.max_pages, **params):
+    for page in iterate_pages(
+        client, operation, key, DISCOVERY_PAGE_SIZE, scope.max_pages, **params
+    ):
         yield from page
 
 
@@ -156,7 +168,9 @@ def stage_row(stage: Mapping[str, Any], seen_at: datetime, run_id: str) -> dict[
     }
 
 
-def session_row(stage_arn: str, session: Mapping[str, Any], seen_at: datetime, run_id: str) -> dict[str, Any]:
+def session_row(
+    stage_arn: str, session: Mapping[str, Any], seen_at: datetime, run_id: str
+) -> dict[str, Any]:
     """A `stage_sessions` row."""
     return {
         "session_key": f"{stage_arn}|{session['sessionId']}",

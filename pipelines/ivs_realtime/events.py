@@ -1,4 +1,4 @@
-"""Replication events of a scanned participant: exact start and stop times where the API has them."""
+"""Replication events of a scanned participant: exact start and stop times, where they exist."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def fetch_events(
     client: Any, participant: Participant, session_ids: Iterable[str], max_pages: int, run_id: str
 ) -> list[dict[str, Any]]:
     """Every event of the participant in each of its sessions, as `participant_events` rows."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for session_id in sorted(set(session_ids)):
         pages = iterate_pages(
             client,
@@ -27,11 +27,15 @@ def fetch_events(
             sessionId=session_id,
             participantId=participant.participant_id,
         )
-        rows.extend(event_row(participant, session_id, event, run_id) for page in pages for event in page)
+        rows.extend(
+            event_row(participant, session_id, event, run_id) for page in pages for event in page
+        )
     return rows
 
 
-def event_row(participant: Participant, session_id: str, event: dict[str, Any], run_id: str) -> dict[str, Any]:
+def event_row(
+    participant: Participant, session_id: str, event: dict[str, Any], run_id: str
+) -> dict[str, Any]:
     """One `participant_events` row, keyed by its natural key in one string column."""
     event_at = event["eventTime"]
     name = event["name"]

@@ -50,7 +50,9 @@ class Participant:
 def _input_patterns() -> dict[str, tuple[re.Pattern[str], int]]:
     """Patterns and max lengths of the request fields, from botocore's service model."""
     model = botocore.session.get_session().get_service_model(SERVICE_NAME)
-    members = model.operation_model(LIST_REPLICAS_OPERATION).input_shape.members
+    shape = model.operation_model(LIST_REPLICAS_OPERATION).input_shape
+    assert shape is not None
+    members = shape.members
     return {
         field: (re.compile(members[api].metadata["pattern"]), members[api].metadata["max"])
         for field, api in (

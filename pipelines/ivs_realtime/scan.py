@@ -128,9 +128,9 @@ def describe(error: Exception) -> tuple[str, str]:
     """The error code and message of a failed call, as AWS names them."""
     if isinstance(error, ClientError):
         details = error.response.get("Error", {})
-        message = details.get("Message") or error.response.get("exceptionMessage") or str(error)
-        return details.get("Code", "ClientError"), message
-    return getattr(error, "code", type(error).__name__), str(error)
+        message = details.get("Message") or error.response.get("exceptionMessage") or error
+        return str(details.get("Code", "ClientError")), str(message)
+    return str(getattr(error, "code", type(error).__name__)), str(error)
 
 
 def failed(result: ScanResult, code: str, message: str) -> ScanResult:

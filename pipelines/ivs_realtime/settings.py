@@ -1,6 +1,8 @@
 """Constants of the IVS Real-Time source: service, paging, quotas, table names and columns."""
 
-SERVICE_NAME = "ivs-realtime"
+from typing import Final
+
+SERVICE_NAME: Final = "ivs-realtime"
 LIST_REPLICAS_OPERATION = "ListParticipantReplicas"
 
 MAX_PAGE_SIZE = 50
