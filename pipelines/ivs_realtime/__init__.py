@@ -220,10 +220,11 @@ def participant_scans(batch: list[ScanResult]) -> Iterator[pa.Table]:
 
 @dlt.transformer(name="participant_events", write_disposition="merge", primary_key="event_key")
 def participant_events(batch: list[ScanResult]) -> Iterator[pa.Table]:
-    """Replication and join events of scanned participants, merged on their natural key."""
-    rows = [event for result in batch for event in result.events]
-    if rows:
-        yield rows_table("participant_events", rows)
+    """Replication and join events of scanned participants, merged on their natural key.
+
+    Yields even when empty, so the table (which replica_timeline reads) always exists.
+    """
+    yield rows_table("participant_events", [event for result in batch for event in result.events])
 
 
 @dlt.transformer(name="stages", write_disposition="merge", primary_key="stage_arn")
