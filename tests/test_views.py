@@ -1,0 +1,829 @@
+"""Golden tests of the history views: hand-written scan histories in, exact rows out."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipelines import synthetic_history, warehouse
+from pipelines.ivs_realtime.settings import DEFAULT_DATASET, REPLICAS_TABLE, SCANS_TABLE
+
+from . import views_model
+from .views_fixtures import (
+    ACCOUNT_ID,
+    DST_X,
+    DST_Y,
+    REGION,
+    SRC_A,
+    SRC_B,
+    Replica,
+    Row,
+    Scan,
+    active,
+    at,
+    failed,
+    history_database,
+    key,
+    ok,
+    run_id,
+    sort_key,
+    stopped,
+    view_columns,
+    view_rows,
+)
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+DAY_1 = date(2025, 3, 1)
+DAY_2 = date(2025, 3, 2)
+HASH_COLUMNS = {"participant_hash", "replica_hash"}
+KEY = [
+    "source_stage_arn",
+    "participant_id",
+    "source_session_id",
+    "destination_stage_arn",
+    "destination_session_id",
+]
+
+# The columns of each view, in order: the public contract (hash columns aside).
+COLUMNS = {
+    "scanned_participants": [
+        "source_stage_arn",
+        "participant_id",
+        "region",
+        "account_id",
+        "participant_hash_rank",
+        "is_participant_hash_shared",
+    ],
+    "replica_keys": [*KEY, "replica_hash_rank", "is_replica_hash_shared"],
+    "scans": [
+        "run_id",
+        "source_stage_arn",
+        "participant_id",
+        "region",
+        "account_id",
+        "scanned_at",
+        "finished_at",
+        "status",
+        "is_ok",
+        "pages",
+        "replica_count",
+        "error_code",
+        "error_message",
+        "previous_ok_scanned_at",
+        "next_ok_scanned_at",
+        "next_ok_run_id",
+        "participant_hash_rank",
+        "is_participant_hash_shared",
+    ],
+    "replica_observations": [
+        *KEY,
+        "replication_state",
+        "observed_at",
+        "run_id",
+        "observation_number",
+        "previous_observed_at",
+        "previous_state",
+        "previous_scanned_at",
+        "next_scanned_at",
+        "next_scan_run_id",
+        "is_seen_in_previous_scan",
+        "is_seen_in_next_scan",
+        "is_stretch_start",
+        "is_stretch_end",
+        "replica_hash_rank",
+    ],
+    "replica_state_intervals": [
+        *KEY,
+        "replication_state",
+        "started_at",
+        "started_after_at",
+        "last_seen_at",
+        "ended_at",
+        "end_reason",
+        "observation_count",
+        "is_ongoing",
+    ],
+    "replica_state_changes": [
+        *KEY,
+        "changed_at",
+        "from_state",
+        "to_state",
+        "previous_seen_at",
+        "run_id",
+    ],
+    "replicas_current": [
+        *KEY,
+        "replication_state",
+        "first_seen_at",
+        "last_seen_at",
+        "state_since",
+        "region",
+        "account_id",
+    ],
+    "replication_daily": [
+        "day",
+        "source_stage_arn",
+        "destination_stage_arn",
+        "count_replicas_observed",
+        "count_replicas_active",
+        "count_replicas_started",
+        "count_replicas_stopped",
+        "count_participants",
+    ],
+    "participant_replication_summary": [
+        "source_stage_arn",
+        "participant_id",
+        "region",
+        "account_id",
+        "count_replicas",
+        "count_destination_stages",
+        "count_replicas_now",
+        "count_active_now",
+        "first_replicated_at",
+        "last_seen_at",
+        "last_scanned_at",
+        "last_scan_status",
+        "last_error_code",
+        "last_ok_scanned_at",
+        "count_scans_ok",
+        "count_scans_failed",
+    ],
+    "scan_runs": [
+        "run_id",
+        "started_at",
+        "finished_at",
+        "count_participants",
+        "count_participants_ok",
+        "count_participants_failed",
+        "count_replicas",
+        "count_pages",
+    ],
+}
+HISTORY_VIEWS = [
+    "replica_state_intervals",
+    "replica_state_changes",
+    "replicas_current",
+    "replication_daily",
+    "participant_replication_summary",
+    "scan_runs",
+]
+Expected = dict[str, list[Row]]
+
+
+def summary(
+    participant: str,
+    counts: tuple[int, int, int, int],
+    replicated: tuple[int, int] | None,
+    last_hour: int,
+    scans: tuple[int, int],
+    stage: str = SRC_A,
+    last_ok_hour: int | None = None,
+) -> Row:
+    """A participant_replication_summary row: (replicas, destinations, now, active now)."""
+    last_ok = at(last_hour if last_ok_hour is None else last_ok_hour)
+    is_last_ok = last_ok_hour is None
+    first, last = (at(replicated[0]), at(replicated[1])) if replicated else (None, None)
+    return (
+        stage,
+        participant,
+        REGION,
+        ACCOUNT_ID,
+        *counts,
+        first,
+        last,
+        at(last_hour),
+        "ok" if is_last_ok else "failed",
+        None if is_last_ok else "ThrottlingException",
+        last_ok,
+        *scans,
+    )
+
+
+def run(hour: int, ok_count: int, failed_count: int, replicas: int) -> Row:
+    """A scan_runs row for the run at `hour`."""
+    return (
+        run_id(hour),
+        at(hour),
+        at(hour) + timedelta(seconds=2),
+        ok_count + failed_count,
+        ok_count,
+        failed_count,
+        replicas,
+        ok_count,
+    )
+
+
+def cases(expected: Expected) -> list[tuple[str, list[Row]]]:
+    """(view, rows) pairs to parametrize one history's test over every history view."""
+    return [(view, expected[view]) for view in HISTORY_VIEWS]
+
+
+def assert_view(scans: list[Scan], view: str, expected: list[Row], copies: int = 1) -> None:
+    """The view's rows for this history are exactly the expected ones."""
+    with history_database(scans, copies) as connection:
+        assert view_rows(connection, view, COLUMNS[view]) == sorted(expected, key=sort_key)
+
+
+K1 = key("p1")
+K2 = key("p2")
+
+STATE_FLIPS = [
+    ok(1, "p1", active()),
+    ok(2, "p1", stopped()),
+    ok(3, "p1", stopped()),
+    ok(4, "p1", active()),
+]
+STATE_FLIPS_EXPECTED: Expected = {
+    "replica_state_intervals": [
+        (*K1, "ACTIVE", at(1), None, at(1), at(2), "state_change", 1, False),
+        (*K1, "STOPPED", at(2), at(1), at(3), at(4), "state_change", 2, False),
+        (*K1, "ACTIVE", at(4), at(3), at(4), None, None, 1, True),
+    ],
+    "replica_state_changes": [
+        (*K1, at(1), None, "ACTIVE", None, run_id(1)),
+        (*K1, at(2), "ACTIVE", "STOPPED", at(1), run_id(2)),
+        (*K1, at(4), "STOPPED", "ACTIVE", at(3), run_id(4)),
+    ],
+    "replicas_current": [(*K1, "ACTIVE", at(1), at(4), at(4), REGION, ACCOUNT_ID)],
+    "replication_daily": [(DAY_1, SRC_A, DST_X, 1, 1, 1, 1, 1)],
+    "participant_replication_summary": [summary("p1", (1, 1, 1, 1), (1, 4), 4, (4, 0))],
+    "scan_runs": [run(1, 1, 0, 1), run(2, 1, 0, 1), run(3, 1, 0, 1), run(4, 1, 0, 1)],
+}
+
+DISAPPEARS = [ok(1, "p1", active()), ok(2, "p1", active()), ok(3, "p1")]
+DISAPPEARS_EXPECTED: Expected = {
+    "replica_state_intervals": [
+        (*K1, "ACTIVE", at(1), None, at(2), at(3), "disappeared", 2, False),
+    ],
+    "replica_state_changes": [
+        (*K1, at(1), None, "ACTIVE", None, run_id(1)),
+        (*K1, at(3), "ACTIVE", "GONE", at(2), run_id(3)),
+    ],
+    "replicas_current": [],
+    "replication_daily": [(DAY_1, SRC_A, DST_X, 1, 1, 1, 1, 1)],
+    "participant_replication_summary": [summary("p1", (1, 1, 0, 0), (1, 2), 3, (3, 0))],
+    "scan_runs": [run(1, 1, 0, 1), run(2, 1, 0, 1), run(3, 1, 0, 0)],
+}
+
+REAPPEARS = [ok(1, "p1", active()), ok(2, "p1"), ok(3, "p1", active()), ok(4, "p1", active())]
+REAPPEARS_EXPECTED: Expected = {
+    "replica_state_intervals": [
+        (*K1, "ACTIVE", at(1), None, at(1), at(2), "disappeared", 1, False),
+        (*K1, "ACTIVE", at(3), at(2), at(4), None, None, 2, True),
+    ],
+    "replica_state_changes": [
+        (*K1, at(1), None, "ACTIVE", None, run_id(1)),
+        (*K1, at(2), "ACTIVE", "GONE", at(1), run_id(2)),
+        (*K1, at(3), "GONE", "ACTIVE", at(2), run_id(3)),
+    ],
+    "replicas_current": [(*K1, "ACTIVE", at(1), at(4), at(3), REGION, ACCOUNT_ID)],
+    "replication_daily": [(DAY_1, SRC_A, DST_X, 1, 1, 1, 1, 1)],
+    "participant_replication_summary": [summary("p1", (1, 1, 1, 1), (1, 4), 4, (4, 0))],
+    "scan_runs": [run(1, 1, 0, 1), run(2, 1, 0, 0), run(3, 1, 0, 1), run(4, 1, 0, 1)],
+}
+
+FAILED_WITHOUT_CHANGE = [ok(1, "p1", active()), failed(2, "p1"), ok(3, "p1", active())]
+FAILED_WITHOUT_CHANGE_EXPECTED: Expected = {
+    "replica_state_intervals": [(*K1, "ACTIVE", at(1), None, at(3), None, None, 2, True)],
+    "replica_state_changes": [(*K1, at(1), None, "ACTIVE", None, run_id(1))],
+    "replicas_current": [(*K1, "ACTIVE", at(1), at(3), at(1), REGION, ACCOUNT_ID)],
+    "replication_daily": [(DAY_1, SRC_A, DST_X, 1, 1, 1, 0, 1)],
+    "participant_replication_summary": [summary("p1", (1, 1, 1, 1), (1, 3), 3, (2, 1))],
+    "scan_runs": [run(1, 1, 0, 1), run(2, 0, 1, 0), run(3, 1, 0, 1)],
+}
+
+FAILED_WITH_CHANGE = [ok(1, "p1", active()), failed(2, "p1"), ok(3, "p1", stopped())]
+FAILED_WITH_CHANGE_EXPECTED: Expected = {
+    "replica_state_intervals": [
+        (*K1, "ACTIVE", at(1), None, at(1), at(3), "state_change", 1, False),
+        (*K1, "STOPPED", at(3), at(1), at(3), None, None, 1, True),
+    ],
+    "replica_state_changes": [
+        (*K1, at(1), None, "ACTIVE", None, run_id(1)),
+        (*K1, at(3), "ACTIVE", "STOPPED", at(1), run_id(3)),
+    ],
+    "replicas_current": [(*K1, "STOPPED", at(1), at(3), at(3), REGION, ACCOUNT_ID)],
+    "replication_daily": [(DAY_1, SRC_A, DST_X, 1, 1, 1, 1, 1)],
+    "participant_replication_summary": [summary("p1", (1, 1, 1, 0), (1, 3), 3, (2, 1))],
+    "scan_runs": [run(1, 1, 0, 1), run(2, 0, 1, 0), run(3, 1, 0, 1)],
+}
+
+FAILED_LATEST = [ok(1, "p1", active()), failed(2, "p1")]
+FAILED_LATEST_EXPECTED: Expected = {
+    "replica_state_intervals": [(*K1, "ACTIVE", at(1), None, at(1), None, None, 1, True)],
+    "replica_state_changes": [(*K1, at(1), None, "ACTIVE", None, run_id(1))],
+    "replicas_current": [(*K1, "ACTIVE", at(1), at(1), at(1), REGION, ACCOUNT_ID)],
+    "replication_daily": [(DAY_1, SRC_A, DST_X, 1, 1, 1, 0, 1)],
+    "participant_replication_summary": [
+        summary("p1", (1, 1, 1, 1), (1, 1), 2, (1, 1), last_ok_hour=1)
+    ],
+    "scan_runs": [run(1, 1, 0, 1), run(2, 0, 1, 0)],
+}
+
+ZERO_REPLICAS = [ok(1, "p2"), ok(2, "p2")]
+ZERO_REPLICAS_EXPECTED: Expected = {
+    "replica_state_intervals": [],
+    "replica_state_changes": [],
+    "replicas_current": [],
+    "replication_daily": [],
+    "participant_replication_summary": [summary("p2", (0, 0, 0, 0), None, 2, (2, 0))],
+    "scan_runs": [run(1, 1, 0, 0), run(2, 1, 0, 0)],
+}
+
+SAME_DESTINATION = [
+    ok(1, "p1", active()),
+    ok(1, "p2", active()),
+    ok(2, "p1", active()),
+    ok(2, "p2", stopped()),
+]
+SAME_DESTINATION_EXPECTED: Expected = {
+    "replica_state_intervals": [
+        (*K1, "ACTIVE", at(1), None, at(2), None, None, 2, True),
+        (*K2, "ACTIVE", at(1), None, at(1), at(2), "state_change", 1, False),
+        (*K2, "STOPPED", at(2), at(1), at(2), None, None, 1, True),
+    ],
+    "replica_state_changes": [
+        (*K1, at(1), None, "ACTIVE", None, run_id(1)),
+        (*K2, at(1), None, "ACTIVE", None, run_id(1)),
+        (*K2, at(2), "ACTIVE", "STOPPED", at(1), run_id(2)),
+    ],
+    "replicas_current": [
+        (*K1, "ACTIVE", at(1), at(2), at(1), REGION, ACCOUNT_ID),
+        (*K2, "STOPPED", at(1), at(2), at(2), REGION, ACCOUNT_ID),
+    ],
+    "replication_daily": [(DAY_1, SRC_A, DST_X, 2, 2, 2, 1, 2)],
+    "participant_replication_summary": [
+        summary("p1", (1, 1, 1, 1), (1, 2), 2, (2, 0)),
+        summary("p2", (1, 1, 1, 0), (1, 2), 2, (2, 0)),
+    ],
+    "scan_runs": [run(1, 2, 0, 2), run(2, 2, 0, 2)],
+}
+
+KA = key("p1", stage=SRC_A)
+KB = key("p1", stage=SRC_B)
+TWO_STAGES = [
+    ok(1, "p1", active(), stage=SRC_A),
+    ok(1, "p1", active(), stage=SRC_B),
+    ok(2, "p1", active(), stage=SRC_A),
+    ok(2, "p1", stage=SRC_B),
+]
+TWO_STAGES_EXPECTED: Expected = {
+    "replica_state_intervals": [
+        (*KA, "ACTIVE", at(1), None, at(2), None, None, 2, True),
+        (*KB, "ACTIVE", at(1), None, at(1), at(2), "disappeared", 1, False),
+    ],
+    "replica_state_changes": [
+        (*KA, at(1), None, "ACTIVE", None, run_id(1)),
+        (*KB, at(1), None, "ACTIVE", None, run_id(1)),
+        (*KB, at(2), "ACTIVE", "GONE", at(1), run_id(2)),
+    ],
+    "replicas_current": [(*KA, "ACTIVE", at(1), at(2), at(1), REGION, ACCOUNT_ID)],
+    "replication_daily": [
+        (DAY_1, SRC_A, DST_X, 1, 1, 1, 0, 1),
+        (DAY_1, SRC_B, DST_X, 1, 1, 1, 1, 1),
+    ],
+    "participant_replication_summary": [
+        summary("p1", (1, 1, 1, 1), (1, 2), 2, (2, 0), stage=SRC_A),
+        summary("p1", (1, 1, 0, 0), (1, 1), 2, (2, 0), stage=SRC_B),
+    ],
+    "scan_runs": [run(1, 2, 0, 2), run(2, 2, 0, 1)],
+}
+
+NO_CHANGE = [ok(1, "p1", active()), ok(2, "p1", active()), ok(3, "p1", active())]
+NO_CHANGE_EXPECTED: Expected = {
+    "replica_state_intervals": [(*K1, "ACTIVE", at(1), None, at(3), None, None, 3, True)],
+    "replica_state_changes": [(*K1, at(1), None, "ACTIVE", None, run_id(1))],
+    "replicas_current": [(*K1, "ACTIVE", at(1), at(3), at(1), REGION, ACCOUNT_ID)],
+    "replication_daily": [(DAY_1, SRC_A, DST_X, 1, 1, 1, 0, 1)],
+    "participant_replication_summary": [summary("p1", (1, 1, 1, 1), (1, 3), 3, (3, 0))],
+    "scan_runs": [run(1, 1, 0, 1), run(2, 1, 0, 1), run(3, 1, 0, 1)],
+}
+
+K1_Y = key("p1", destination=DST_Y, session="dst-session-y")
+ACROSS_DAYS = [
+    ok(22, "p1", active(), stopped(DST_Y, "dst-session-y")),
+    ok(23, "p1", active(), active(DST_Y, "dst-session-y")),
+    ok(24, "p1", active(DST_Y, "dst-session-y")),
+]
+ACROSS_DAYS_EXPECTED: Expected = {
+    "replica_state_intervals": [
+        (*K1, "ACTIVE", at(22), None, at(23), at(24), "disappeared", 2, False),
+        (*K1_Y, "STOPPED", at(22), None, at(22), at(23), "state_change", 1, False),
+        (*K1_Y, "ACTIVE", at(23), at(22), at(24), None, None, 2, True),
+    ],
+    "replica_state_changes": [
+        (*K1, at(22), None, "ACTIVE", None, run_id(22)),
+        (*K1, at(24), "ACTIVE", "GONE", at(23), run_id(24)),
+        (*K1_Y, at(22), None, "STOPPED", None, run_id(22)),
+        (*K1_Y, at(23), "STOPPED", "ACTIVE", at(22), run_id(23)),
+    ],
+    "replicas_current": [(*K1_Y, "ACTIVE", at(22), at(24), at(23), REGION, ACCOUNT_ID)],
+    "replication_daily": [
+        (DAY_1, SRC_A, DST_X, 1, 1, 1, 0, 1),
+        (DAY_1, SRC_A, DST_Y, 1, 1, 1, 0, 1),
+        (DAY_2, SRC_A, DST_X, 0, 0, 0, 1, 0),
+        (DAY_2, SRC_A, DST_Y, 1, 1, 0, 0, 1),
+    ],
+    "participant_replication_summary": [summary("p1", (2, 2, 1, 1), (22, 24), 24, (3, 0))],
+    "scan_runs": [run(22, 1, 0, 2), run(23, 1, 0, 2), run(24, 1, 0, 1)],
+}
+
+
+@pytest.mark.parametrize(("view", "expected"), cases(STATE_FLIPS_EXPECTED), ids=HISTORY_VIEWS)
+def test_active_stopped_active(view: str, expected: list[Row]) -> None:
+    """ACTIVE, STOPPED twice, ACTIVE again: three stretches, three changes."""
+    assert_view(STATE_FLIPS, view, expected)
+
+
+@pytest.mark.parametrize(("view", "expected"), cases(DISAPPEARS_EXPECTED), ids=HISTORY_VIEWS)
+def test_replica_that_disappears(view: str, expected: list[Row]) -> None:
+    """Absent from a later successful scan: the stretch ends 'disappeared', a GONE change."""
+    assert_view(DISAPPEARS, view, expected)
+
+
+@pytest.mark.parametrize(("view", "expected"), cases(REAPPEARS_EXPECTED), ids=HISTORY_VIEWS)
+def test_replica_that_reappears(view: str, expected: list[Row]) -> None:
+    """Back after a gap: a new stretch and a change from GONE."""
+    assert_view(REAPPEARS, view, expected)
+
+
+@pytest.mark.parametrize(
+    ("view", "expected"), cases(FAILED_WITHOUT_CHANGE_EXPECTED), ids=HISTORY_VIEWS
+)
+def test_failed_scan_between_unchanged_scans(view: str, expected: list[Row]) -> None:
+    """A failed scan between two scans that saw the same state changes nothing."""
+    assert_view(FAILED_WITHOUT_CHANGE, view, expected)
+
+
+@pytest.mark.parametrize(
+    ("view", "expected"), cases(FAILED_WITH_CHANGE_EXPECTED), ids=HISTORY_VIEWS
+)
+def test_failed_scan_between_changed_scans(view: str, expected: list[Row]) -> None:
+    """A change across a failed scan is dated by the next successful scan, after the last one."""
+    assert_view(FAILED_WITH_CHANGE, view, expected)
+
+
+@pytest.mark.parametrize(("view", "expected"), cases(FAILED_LATEST_EXPECTED), ids=HISTORY_VIEWS)
+def test_failed_latest_scan_keeps_last_known_state(view: str, expected: list[Row]) -> None:
+    """A failed latest scan is never read as 'gone': the replica stays current."""
+    assert_view(FAILED_LATEST, view, expected)
+
+
+@pytest.mark.parametrize(("view", "expected"), cases(ZERO_REPLICAS_EXPECTED), ids=HISTORY_VIEWS)
+def test_participant_scanned_with_zero_replicas(view: str, expected: list[Row]) -> None:
+    """A participant without replicas appears in the summary and the runs only."""
+    assert_view(ZERO_REPLICAS, view, expected)
+
+
+@pytest.mark.parametrize(("view", "expected"), cases(SAME_DESTINATION_EXPECTED), ids=HISTORY_VIEWS)
+def test_two_participants_into_one_destination(view: str, expected: list[Row]) -> None:
+    """Two participants replicated into the same destination stage are counted apart."""
+    assert_view(SAME_DESTINATION, view, expected)
+
+
+@pytest.mark.parametrize(("view", "expected"), cases(TWO_STAGES_EXPECTED), ids=HISTORY_VIEWS)
+def test_same_participant_id_on_two_stages(view: str, expected: list[Row]) -> None:
+    """One participant id on two stages is two participants: one's scan never ends the other's."""
+    assert_view(TWO_STAGES, view, expected)
+
+
+@pytest.mark.parametrize(("view", "expected"), cases(NO_CHANGE_EXPECTED), ids=HISTORY_VIEWS)
+def test_runs_without_change(view: str, expected: list[Row]) -> None:
+    """Runs that see the same state again add observations, not stretches or changes."""
+    assert_view(NO_CHANGE, view, expected)
+
+
+@pytest.mark.parametrize(("view", "expected"), cases(STATE_FLIPS_EXPECTED), ids=HISTORY_VIEWS)
+def test_duplicated_rows_count_once(view: str, expected: list[Row]) -> None:
+    """Every scan and replica row loaded twice gives the same rows as loaded once."""
+    assert_view(STATE_FLIPS, view, expected, copies=2)
+
+
+@pytest.mark.parametrize(("view", "expected"), cases(ACROSS_DAYS_EXPECTED), ids=HISTORY_VIEWS)
+def test_history_across_utc_days(view: str, expected: list[Row]) -> None:
+    """Changes count on the UTC day of the scan that detected them, observed or not."""
+    assert_view(ACROSS_DAYS, view, expected)
+
+
+def scan_row(hour: int, replicas: int, previous: int | None, following: int | None) -> Row:
+    """A successful `scans` row of p1 with the hours of its neighbouring successful scans."""
+    return (
+        run_id(hour),
+        SRC_A,
+        "p1",
+        REGION,
+        ACCOUNT_ID,
+        at(hour),
+        at(hour) + timedelta(seconds=2),
+        "ok",
+        True,
+        1,
+        replicas,
+        None,
+        None,
+        None if previous is None else at(previous),
+        None if following is None else at(following),
+        None if following is None else run_id(following),
+        0,
+        False,
+    )
+
+
+def failed_scan_row(hour: int) -> Row:
+    """A failed `scans` row of p1."""
+    timing = (at(hour), at(hour) + timedelta(seconds=2))
+    failure = ("ThrottlingException", "Rate exceeded")
+    return (run_id(hour), SRC_A, "p1", REGION, ACCOUNT_ID, *timing, "failed", False, 0, 0,
+            *failure, None, None, None, 0, False)  # fmt: skip
+
+
+def observation_row(
+    state: str,
+    hour: int,
+    number: int,
+    previous: tuple[int, str] | None,
+    scans: tuple[int | None, int | None],
+) -> Row:
+    """A replica_observations row of K1 that starts and ends a stretch (seen alone)."""
+    previous_scan, next_scan = scans
+    return (
+        *K1,
+        state,
+        at(hour),
+        run_id(hour),
+        number,
+        None if previous is None else at(previous[0]),
+        None if previous is None else previous[1],
+        None if previous_scan is None else at(previous_scan),
+        None if next_scan is None else at(next_scan),
+        None if next_scan is None else run_id(next_scan),
+        False,
+        False,
+        True,
+        True,
+        0,
+    )
+
+
+HELPER_HISTORY = [ok(1, "p1", active()), failed(2, "p1"), ok(3, "p1"), ok(4, "p1", stopped())]
+HELPER_EXPECTED: Expected = {
+    "scanned_participants": [(SRC_A, "p1", REGION, ACCOUNT_ID, 0, False)],
+    "replica_keys": [(*K1, 0, False)],
+    "scans": [
+        scan_row(1, 1, None, 3),
+        failed_scan_row(2),
+        scan_row(3, 0, 1, 4),
+        scan_row(4, 1, 3, None),
+    ],
+    "replica_observations": [
+        observation_row("ACTIVE", 1, 1, None, (None, 3)),
+        observation_row("STOPPED", 4, 2, (1, "ACTIVE"), (3, None)),
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("view", "copies"),
+    [(view, copies) for view in HELPER_EXPECTED for copies in (1, 2)],
+    ids=[f"{view}-x{copies}" for view in HELPER_EXPECTED for copies in (1, 2)],
+)
+def test_helper_views_rows(view: str, copies: int) -> None:
+    """The building-block views: participants, deduplicated scans, observations with links."""
+    assert_view(HELPER_HISTORY, view, HELPER_EXPECTED[view], copies=copies)
+
+
+def test_hash_columns_identify_keys() -> None:
+    """replica_hash and participant_hash are DuckDB's hash of the key's columns."""
+    with history_database(TWO_STAGES) as connection:
+        schema = warehouse.quote_identifier(DEFAULT_DATASET)
+        mismatches = connection.execute(
+            f"""
+            select count(*) from {schema}.replica_observations
+            where replica_hash != hash({", ".join(KEY)})
+            union all
+            select count(*) from {schema}.scanned_participants
+            where participant_hash != hash(source_stage_arn, participant_id)
+            """
+        ).fetchall()
+    assert mismatches == [(0,), (0,)]
+
+
+@pytest.mark.parametrize("view", list(COLUMNS), ids=list(COLUMNS))
+def test_view_columns_are_the_documented_contract(view: str) -> None:
+    """Each view has exactly the columns these tests expect, in order."""
+    with history_database([]) as connection:
+        columns = [name for name in view_columns(connection, view) if name not in HASH_COLUMNS]
+    assert columns == COLUMNS[view]
+
+
+@pytest.mark.parametrize(
+    "path", warehouse.view_files(), ids=[path.name for path in warehouse.view_files()]
+)
+def test_view_file_states_its_grain_and_creates_its_view(path: Path) -> None:
+    """Each file opens with its grain and creates exactly the view it is named for."""
+    text = path.read_text(encoding="utf-8")
+    created = re.findall(r"^create or replace view (\w+) as$", text, flags=re.MULTILINE)
+    assert text.startswith("-- grain: ")
+    assert created == [warehouse.view_name(path)]
+    assert text.rstrip().endswith("select * from final;")
+
+
+def test_every_view_file_is_tested() -> None:
+    """Every view in sql/ has its column contract here."""
+    assert sorted(warehouse.view_names()) == sorted(COLUMNS)
+
+
+def definitions_and_rows(connection: duckdb.DuckDBPyConnection) -> dict[str, object]:
+    """Each view's stored definition and its rows."""
+    definitions = dict(
+        connection.execute(
+            "select view_name, sql from duckdb_views() where schema_name = ?", [DEFAULT_DATASET]
+        ).fetchall()
+    )
+    return {
+        view: (definitions[view], view_rows(connection, view, view_columns(connection, view)))
+        for view in warehouse.view_names()
+    }
+
+
+def test_applying_views_twice_changes_nothing() -> None:
+    """apply_views is idempotent: same definitions, same rows."""
+    with history_database(REAPPEARS) as connection:
+        before = definitions_and_rows(connection)
+        warehouse.apply_views(connection, DEFAULT_DATASET)
+        assert definitions_and_rows(connection) == before
+
+
+def test_apply_views_keeps_the_default_schema() -> None:
+    """apply_views restores the connection's default schema."""
+    with duckdb.connect() as connection:
+        warehouse.apply_views(connection, DEFAULT_DATASET)
+        assert connection.execute("select current_schema()").fetchone() == ("main",)
+
+
+def test_views_resolve_from_another_default_schema(tmp_path: Path) -> None:
+    """Views read the dataset's tables even from a connection whose default schema is main."""
+    database = str(tmp_path / "views.duckdb")
+    with history_database(REAPPEARS, path=database) as connection:
+        connection.execute(f"create table main.{SCANS_TABLE} as select 1 as decoy")
+        warehouse.apply_views(connection, DEFAULT_DATASET)
+    with duckdb.connect(database, read_only=True) as connection:
+        assert connection.execute("select current_schema()").fetchone() == ("main",)
+        rows = connection.execute(
+            f"select count(*) from {DEFAULT_DATASET}.replica_state_changes"
+        ).fetchone()
+    assert rows == (3,)
+
+
+def test_views_apply_to_an_empty_database() -> None:
+    """Missing source tables are created empty, so the views bind and return no rows."""
+    with duckdb.connect() as connection:
+        warehouse.apply_views(connection, DEFAULT_DATASET)
+        counts = [
+            connection.execute(f"select count(*) from {DEFAULT_DATASET}.{view}").fetchone()
+            for view in warehouse.view_names()
+        ]
+    assert counts == [(0,)] * len(warehouse.view_names())
+
+
+def test_views_apply_when_a_source_column_is_missing() -> None:
+    """A ledger loaded without the (all NULL) error columns gets them, so the views bind."""
+    with duckdb.connect() as connection:
+        connection.execute(f"create schema {DEFAULT_DATASET}")
+        connection.execute(
+            f"create table {DEFAULT_DATASET}.{SCANS_TABLE} as select 'run-1' as run_id, "
+            "'stage' as source_stage_arn, 'p1' as participant_id, 'ok' as status"
+        )
+        warehouse.apply_views(connection, DEFAULT_DATASET)
+        runs = connection.execute(f"select run_id from {DEFAULT_DATASET}.scan_runs").fetchall()
+    assert runs == [("run-1",)]
+
+
+def data_dictionary() -> dict[str, str]:
+    """README's data dictionary: each '### name' section's text."""
+    text = README.read_text(encoding="utf-8")
+    start = text.index("<!-- data-dictionary:start -->")
+    section = text[start : text.index("<!-- data-dictionary:end -->")]
+    parts = re.split(r"^### (\S+)\s*$", section, flags=re.MULTILINE)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def documented_columns(body: str) -> list[str]:
+    """The column names in a section's `| column | type | description |` table."""
+    return re.findall(r"^\|\s*`?([a-z_]+)`?\s*\|", body, flags=re.MULTILINE)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [*warehouse.view_names(), REPLICAS_TABLE, SCANS_TABLE],
+    ids=[*warehouse.view_names(), REPLICAS_TABLE, SCANS_TABLE],
+)
+def test_documented_in_data_dictionary(name: str) -> None:
+    """README documents each view and table: its grain and every column."""
+    with history_database([]) as connection:
+        columns = view_columns(connection, name)
+    body = data_dictionary().get(name, "")
+    documented = set(documented_columns(body)) - {"column"}
+    assert re.search(r"^Grain: \S", body, flags=re.MULTILINE), f"{name}: no 'Grain:' line"
+    undocumented = set(columns) - documented
+    unknown = {column for column in documented - set(columns) if not column.startswith("_dlt")}
+    assert (sorted(undocumented), sorted(unknown)) == ([], [])
+
+
+def test_views_agree_with_each_other_on_a_synthetic_history() -> None:
+    """Counts that two views derive independently match on a generated history."""
+    checks = {
+        "replicas seen now": (
+            "select sum(count_replicas_now) from participant_replication_summary",
+            "select count(*) from replicas_current",
+        ),
+        "active now": (
+            "select sum(count_active_now) from participant_replication_summary",
+            "select count(*) from replicas_current where replication_state = 'ACTIVE'",
+        ),
+        "first appearances": (
+            "select count(*) from replica_state_changes where from_state is null",
+            "select count(*) from replica_keys",
+        ),
+        "stretches": (
+            "select count(*) from replica_state_intervals",
+            "select count(*) from replica_state_changes where to_state != 'GONE'",
+        ),
+        "disappearances": (
+            "select count(*) from replica_state_intervals where end_reason = 'disappeared'",
+            "select count(*) from replica_state_changes where to_state = 'GONE'",
+        ),
+        "observations": (
+            "select sum(observation_count) from replica_state_intervals",
+            "select count(*) from replica_observations",
+        ),
+        "scans": (
+            "select sum(count_participants) from scan_runs",
+            "select count(*) from scans",
+        ),
+    }
+    with duckdb.connect() as connection:
+        synthetic_history.generate_history(connection, DEFAULT_DATASET, 30, 400, seed=3)
+        warehouse.apply_views(connection, DEFAULT_DATASET)
+        with warehouse.default_schema(connection, DEFAULT_DATASET):
+            results = {
+                name: tuple(connection.execute(sql).fetchone() for sql in pair)
+                for name, pair in checks.items()
+            }
+    assert {name: left == right for name, (left, right) in results.items()} == dict.fromkeys(
+        checks, True
+    )
+
+
+PARTICIPANTS = [(SRC_A, "p1"), (SRC_A, "p2"), (SRC_B, "p1")]
+REPLICAS = [(DST_X, "dst-session"), (DST_Y, "dst-session-y")]
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> list[Scan]:
+    """Random histories: each participant, each hour, unscanned, failed, or seeing replicas."""
+    scans = []
+    for hour in range(1, draw(st.integers(2, 7)) + 1):
+        for stage, participant in PARTICIPANTS:
+            outcome = draw(st.sampled_from(["skip", "failed", "ok"]))
+            if outcome == "failed":
+                scans.append(failed(hour, participant, stage=stage))
+            if outcome == "ok":
+                states = draw(
+                    st.lists(st.sampled_from(["-", "ACTIVE", "STOPPED"]), min_size=2, max_size=2)
+                )
+                replicas = [
+                    Replica(destination, state, destination_session_id=session)
+                    for (destination, session), state in zip(REPLICAS, states, strict=True)
+                    if state != "-"
+                ]
+                scans.append(ok(hour, participant, *replicas, stage=stage))
+    return scans
+
+
+MODEL_COLUMNS = {
+    "replica_state_changes": COLUMNS["replica_state_changes"],
+    "replica_state_intervals": COLUMNS["replica_state_intervals"],
+    "replicas_current": COLUMNS["replicas_current"][:-2],
+}
+MODEL = {
+    "replica_state_changes": views_model.expected_changes,
+    "replica_state_intervals": views_model.expected_intervals,
+    "replicas_current": views_model.expected_current,
+}
+
+
+@settings(max_examples=40, deadline=None)
+@given(history=histories(), copies=st.integers(1, 2))
+def test_views_match_the_reference_semantics(history: list[Scan], copies: int) -> None:
+    """On random histories (failed and skipped scans, repeats), the views follow the definition."""
+    with history_database(history, copies) as connection:
+        actual = {view: view_rows(connection, view, MODEL_COLUMNS[view]) for view in MODEL}
+    expected = {view: sorted(model(history), key=sort_key) for view, model in MODEL.items()}
+    assert actual == expected

@@ -1,0 +1,171 @@
+"""Hand-written histories for the view tests: scans with the replicas they saw, loaded into DuckDB."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import duckdb
+
+from pipelines import warehouse
+from pipelines.ivs_realtime.settings import DEFAULT_DATASET, REPLICAS_TABLE, SCANS_TABLE
+
+REGION = "us-east-1"
+ACCOUNT_ID = "111111111111"
+SRC_A = "arn:aws:ivs:us-east-1:111111111111:stage/src-a"
+SRC_B = "arn:aws:ivs:us-east-1:111111111111:stage/src-b"
+DST_X = "arn:aws:ivs:us-east-1:111111111111:stage/dst-x"
+DST_Y = "arn:aws:ivs:us-east-1:111111111111:stage/dst-y"
+START = datetime(2025, 3, 1, tzinfo=UTC)
+
+Row = tuple[Any, ...]
+
+
+def at(hour: int) -> datetime:
+    """The moment `hour` hours after the start of the test history (hour 24 is the next day)."""
+    return START + timedelta(hours=hour)
+
+
+def run_id(hour: int) -> str:
+    """The run scheduled at `hour`."""
+    return f"run-{hour:03d}"
+
+
+@dataclass(frozen=True)
+class Replica:
+    """One replica as a scan reports it: a destination, a state, the two session ids."""
+
+    destination_stage_arn: str
+    replication_state: str
+    source_session_id: str = "src-session"
+    destination_session_id: str = "dst-session"
+
+
+@dataclass(frozen=True)
+class Scan:
+    """One participant scan of one run, with the replicas it saw (none when it failed)."""
+
+    hour: int
+    participant_id: str
+    replicas: tuple[Replica, ...] = ()
+    source_stage_arn: str = SRC_A
+    status: str = "ok"
+
+    def ledger_row(self) -> Row:
+        """The scan's row in participant_scans."""
+        failed = self.status != "ok"
+        return (
+            run_id(self.hour),
+            self.source_stage_arn,
+            self.participant_id,
+            REGION,
+            ACCOUNT_ID,
+            at(self.hour),
+            at(self.hour) + timedelta(seconds=2),
+            self.status,
+            0 if failed else 1,
+            0 if failed else len(self.replicas),
+            "ThrottlingException" if failed else None,
+            "Rate exceeded" if failed else None,
+        )
+
+    def replica_rows(self) -> list[Row]:
+        """The scan's rows in participant_replicas."""
+        return [
+            (
+                self.source_stage_arn,
+                self.participant_id,
+                replica.source_session_id,
+                replica.destination_stage_arn,
+                replica.destination_session_id,
+                replica.replication_state,
+                at(self.hour),
+                run_id(self.hour),
+                REGION,
+                ACCOUNT_ID,
+            )
+            for replica in self.replicas
+        ]
+
+
+def ok(hour: int, participant_id: str, *replicas: Replica, stage: str = SRC_A) -> Scan:
+    """A successful scan that saw these replicas."""
+    return Scan(hour, participant_id, tuple(replicas), source_stage_arn=stage)
+
+
+def failed(hour: int, participant_id: str, stage: str = SRC_A) -> Scan:
+    """A failed scan: no replica rows."""
+    return Scan(hour, participant_id, (), source_stage_arn=stage, status="failed")
+
+
+def active(destination: str = DST_X, session: str = "dst-session") -> Replica:
+    """An ACTIVE replica into `destination`."""
+    return Replica(destination, "ACTIVE", destination_session_id=session)
+
+
+def stopped(destination: str = DST_X, session: str = "dst-session") -> Replica:
+    """A STOPPED replica into `destination`."""
+    return Replica(destination, "STOPPED", destination_session_id=session)
+
+
+def key(
+    participant_id: str,
+    destination: str = DST_X,
+    stage: str = SRC_A,
+    session: str = "dst-session",
+) -> Row:
+    """A replica key as the views spell it (five columns)."""
+    return (stage, participant_id, "src-session", destination, session)
+
+
+def load(connection: duckdb.DuckDBPyConnection, scans: Iterable[Scan], copies: int = 1) -> None:
+    """Insert the scans (each `copies` times) into the two source tables."""
+    scans = list(scans) * copies
+    schema = warehouse.quote_identifier(DEFAULT_DATASET)
+    ledger = [scan.ledger_row() for scan in scans]
+    replicas = [row for scan in scans for row in scan.replica_rows()]
+    for table, rows in ((SCANS_TABLE, ledger), (REPLICAS_TABLE, replicas)):
+        if rows:
+            connection.executemany(
+                f"insert into {schema}.{table} values ({marks(len(rows[0]))})", rows
+            )
+
+
+def marks(count: int) -> str:
+    """`count` comma-separated parameter marks."""
+    return ", ".join(["?"] * count)
+
+
+def history_database(
+    scans: Iterable[Scan], copies: int = 1, path: str = ":memory:"
+) -> duckdb.DuckDBPyConnection:
+    """A database (in memory by default) with the history loaded and the views applied."""
+    connection = duckdb.connect(path)
+    connection.execute("set TimeZone = 'UTC'")
+    warehouse.create_source_tables(connection, DEFAULT_DATASET)
+    load(connection, scans, copies)
+    warehouse.apply_views(connection, DEFAULT_DATASET)
+    return connection
+
+
+def view_columns(connection: duckdb.DuckDBPyConnection, view: str) -> list[str]:
+    """The columns of a view in the dataset, from DuckDB's describe."""
+    schema = warehouse.quote_identifier(DEFAULT_DATASET)
+    return [row[0] for row in connection.execute(f"describe {schema}.{view}").fetchall()]
+
+
+def view_rows(
+    connection: duckdb.DuckDBPyConnection, view: str, columns: Iterable[str]
+) -> list[Row]:
+    """The view's rows (these columns), sorted with NULLs first."""
+    schema = warehouse.quote_identifier(DEFAULT_DATASET)
+    selected = ", ".join(columns)
+    rows = connection.execute(f"select {selected} from {schema}.{view}").fetchall()
+    return sorted(rows, key=sort_key)
+
+
+def sort_key(row: Row) -> tuple[tuple[bool, Any], ...]:
+    """Order rows by their values, NULLs first."""
+    return tuple((value is not None, value) for value in row)
