@@ -53,7 +53,7 @@ def _insert_replicas(
     """Insert one replica row per present replica per successful hourly scan."""
     connection.execute(
         f"""
-        insert into {schema}.{REPLICAS_TABLE}
+        insert into {schema}.{REPLICAS_TABLE} by name
         select
             {_participant_columns_sql("participant_number")}
             'session-src-' || participant_number as source_session_id,
@@ -80,7 +80,7 @@ def _insert_scans(
     participants = (replicas + 1) // 2 + max(1, replicas // 100)
     connection.execute(
         f"""
-        insert into {schema}.{SCANS_TABLE}
+        insert into {schema}.{SCANS_TABLE} by name
         with grid as (
             select
                 participant.range as participant_number,

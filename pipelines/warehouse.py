@@ -45,6 +45,7 @@ SOURCE_TABLES = {
         "run_id": "varchar",
         "region": "varchar",
         "account_id": "varchar",
+        "_dlt_load_id": "varchar",
     },
     SCANS_TABLE: {
         "run_id": "varchar",
@@ -59,7 +60,25 @@ SOURCE_TABLES = {
         "replica_count": "bigint",
         "error_code": "varchar",
         "error_message": "varchar",
+        "event_count": "bigint",
+        "events_error_code": "varchar",
+        "_dlt_load_id": "varchar",
     },
+    "participant_events": {
+        "event_key": "varchar",
+        "stage_arn": "varchar",
+        "session_id": "varchar",
+        "participant_id": "varchar",
+        "event_name": "varchar",
+        "event_at": "timestamptz",
+        "destination_stage_arn": "varchar",
+        "destination_session_id": "varchar",
+        "remote_participant_id": "varchar",
+        "error_code": "varchar",
+        "is_replica": "boolean",
+        "run_id": "varchar",
+    },
+    "_dlt_loads": {"load_id": "varchar", "status": "bigint"},
 }
 
 # The column --since filters on, per view (a timestamp, or a UTC day for replication_daily).

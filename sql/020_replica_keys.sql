@@ -11,7 +11,7 @@ with
 
 replica_rows as (
 
-    select * from participant_replicas
+    select * from loaded_replicas
 
 ),
 

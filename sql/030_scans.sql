@@ -9,7 +9,7 @@ with
 
 ledger as (
 
-    select * from participant_scans
+    select * from loaded_scans
 
 ),
 

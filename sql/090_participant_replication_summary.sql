@@ -11,13 +11,13 @@ with
 
 ledger as not materialized (
 
-    select * from participant_scans
+    select * from loaded_scans
 
 ),
 
 replica_rows as (
 
-    select * from participant_replicas
+    select * from loaded_replicas
 
 ),
 

@@ -25,7 +25,10 @@ def discover(run_against: RunFn, emulator: Emulator, **options: object) -> objec
 
 def source_participants(scenario: Scenario, epoch: int) -> set[tuple[str, str]]:
     """Participants with at least one replica listed in the epoch."""
-    return {(row["source_stage_arn"], row["participant_id"]) for row in scenario.expected_replicas(epoch)}
+    return {
+        (row["source_stage_arn"], row["participant_id"])
+        for row in scenario.expected_replicas(epoch)
+    }
 
 
 def test_discovery_finds_every_source_participant_and_replica(
@@ -35,11 +38,22 @@ def test_discovery_finds_every_source_participant_and_replica(
     emulator = start_emulator(scenario)
     for epoch in range(scenario.epochs):
         summary = discover(run_against, emulator)
-        scanned = set(query(database, f"select source_stage_arn, participant_id from ivs_realtime.participant_scans where run_id = '{summary.tally.run_id}'"))
+        scanned = set(
+            query(
+                database,
+                f"select source_stage_arn, participant_id from ivs_realtime.participant_scans where run_id = '{summary.tally.run_id}'",
+            )
+        )
         assert source_participants(scenario, epoch) <= scanned
-        assert loaded_replicas(database, summary.tally.run_id) == sorted_rows(scenario.expected_replicas(epoch))
+        assert loaded_replicas(database, summary.tally.run_id) == sorted_rows(
+            scenario.expected_replicas(epoch)
+        )
         emulator.advance()
-    types = dict(query(database, "select replication_type, count(*) from ivs_realtime.participants group by 1"))
+    types = dict(
+        query(
+            database, "select replication_type, count(*) from ivs_realtime.participants group by 1"
+        )
+    )
     assert types["SOURCE"] > 0
     stages = {row[0] for row in query(database, "select stage_arn from ivs_realtime.stages")}
     assert {p.source_stage_arn for p in scenario.participants} <= stages
@@ -54,10 +68,22 @@ def test_a_session_that_ended_is_listed_once_more_then_never(
     for _ in range(scenario.epochs):
         emulator.reset_stats()
         discover(run_against, emulator)
-        listed = {params["sessionId"] for operation, _, params in emulator.requests if operation == "ListParticipants"}
-        ended = {row[0] for row in query(database, "select session_id from ivs_realtime.stage_sessions where ended_at is not null")}
+        listed = {
+            params["sessionId"]
+            for operation, _, params in emulator.requests
+            if operation == "ListParticipants"
+        }
+        ended = {
+            row[0]
+            for row in query(
+                database,
+                "select session_id from ivs_realtime.stage_sessions where ended_at is not null",
+            )
+        }
         ended_by_epoch[emulator.epoch] = ended & listed
-        previously_ended = set().union(*(ended_by_epoch[e] for e in ended_by_epoch if e < emulator.epoch))
+        previously_ended = set().union(
+            *(ended_by_epoch[e] for e in ended_by_epoch if e < emulator.epoch)
+        )
         assert not (listed & previously_ended), "a session already seen ended is not listed again"
         emulator.advance()
     assert any(ended_by_epoch.values()), "the scenario has a session that ends between runs"
@@ -79,6 +105,19 @@ def test_events_give_exact_replication_times(
     count, distinct, first = started[0]
     assert count == distinct > 0, "merged on the natural key: re-runs add no duplicates"
     assert first == scenario.epoch_time(0)
+    timeline = query(
+        database,
+        "select start_source, count(*), count(*) filter (where replication_started_at <= observed_started_at "
+        "and (observed_started_after_at is null or replication_started_at > observed_started_after_at)) "
+        "from ivs_realtime.replica_timeline group by 1",
+    )
+    by_source = {source: (count, inside) for source, count, inside in timeline}
+    assert by_source["event"][0] > 0, "exact start times come from events"
+    assert by_source["event"][0] == by_source["event"][1], "each exact time lies within its bounds"
+    stops = query(
+        database, "select count(*) from ivs_realtime.replica_timeline where stop_source = 'event'"
+    )
+    assert stops[0][0] > 0
 
 
 def test_configured_participants_and_discovery_combine(
@@ -87,9 +126,18 @@ def test_configured_participants_and_discovery_combine(
     scenario = load_demo_scenario()
     emulator = start_emulator(scenario)
     extra = scenario.participant_refs()[0]
-    summary = run_against(emulator, participants=[extra], discover_stages=True, discovery_stage_arns=[extra["source_stage_arn"]])
+    summary = run_against(
+        emulator,
+        participants=[extra],
+        discover_stages=True,
+        discovery_stage_arns=[extra["source_stage_arn"]],
+    )
     assert loaded_replicas(database, summary.tally.run_id) == sorted_rows(
-        [row for row in scenario.expected_replicas(0) if row["source_stage_arn"] == extra["source_stage_arn"]]
+        [
+            row
+            for row in scenario.expected_replicas(0)
+            if row["source_stage_arn"] == extra["source_stage_arn"]
+        ]
     )
 
 

@@ -52,6 +52,32 @@ KEY = [
 
 # The columns of each view, in order: the public contract (hash columns aside).
 COLUMNS = {
+    "loaded_scans": [
+        "run_id",
+        "source_stage_arn",
+        "participant_id",
+        "region",
+        "account_id",
+        "scanned_at",
+        "finished_at",
+        "status",
+        "pages",
+        "replica_count",
+        "error_code",
+        "error_message",
+    ],
+    "loaded_replicas": [
+        "source_stage_arn",
+        "participant_id",
+        "source_session_id",
+        "destination_stage_arn",
+        "destination_session_id",
+        "replication_state",
+        "observed_at",
+        "run_id",
+        "region",
+        "account_id",
+    ],
     "scanned_participants": [
         "source_stage_arn",
         "participant_id",
@@ -163,6 +189,24 @@ COLUMNS = {
         "count_participants_failed",
         "count_replicas",
         "count_pages",
+    ],
+    "replica_timeline": [
+        "source_stage_arn",
+        "participant_id",
+        "source_session_id",
+        "destination_stage_arn",
+        "destination_session_id",
+        "replication_started_at",
+        "start_source",
+        "replication_stopped_at",
+        "stop_source",
+        "observed_started_after_at",
+        "observed_started_at",
+        "observed_last_active_at",
+        "observed_stopped_at",
+        "end_reason",
+        "observation_count",
+        "is_ongoing",
     ],
 }
 HISTORY_VIEWS = [

@@ -88,7 +88,12 @@ def test_export_reads_back_with_the_same_row_counts(
             name: connection.execute(f"select count(*) from {DEFAULT_DATASET}.{name}").fetchone()
             for name in counts
         }
-    assert set(counts) == {REPLICAS_TABLE, SCANS_TABLE, *warehouse.view_names()}
+    assert set(counts) == {
+        REPLICAS_TABLE,
+        SCANS_TABLE,
+        "participant_events",
+        *warehouse.view_names(),
+    }
     assert {name: (rows,) for name, rows in counts.items()} == expected
     assert {name: exported_rows(tmp_path / "export", name, reader) for name in counts} == counts
 

@@ -128,8 +128,9 @@ def load(connection: duckdb.DuckDBPyConnection, scans: Iterable[Scan], copies: i
     replicas = [row for scan in scans for row in scan.replica_rows()]
     for table, rows in ((SCANS_TABLE, ledger), (REPLICAS_TABLE, replicas)):
         if rows:
+            columns = ", ".join(list(warehouse.SOURCE_TABLES[table])[: len(rows[0])])
             connection.executemany(
-                f"insert into {schema}.{table} values ({marks(len(rows[0]))})", rows
+                f"insert into {schema}.{table} ({columns}) values ({marks(len(rows[0]))})", rows
             )
 
 
