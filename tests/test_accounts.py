@@ -33,19 +33,27 @@ def sts_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 def test_each_account_is_reached_through_its_own_role(
     start_emulator: StartFn, run_against: RunFn, database: Path, sts_endpoint: str
 ) -> None:
-    scenario = generate_scenario(participants=6, replicas_per_participant=4, accounts=ACCOUNTS, participants_per_stage=1)
+    scenario = generate_scenario(
+        participants=6, replicas_per_participant=4, accounts=ACCOUNTS, participants_per_stage=1
+    )
     # The base key may only assume roles: used directly on IVS it is refused.
     emulator = start_emulator(scenario, Faults(rejected_access_key_ids=frozenset({FAKE_KEY_ID})))
     with pytest.raises(FatalRunError, match="credentials"):
         run_against(emulator)
     accounts = [
-        {"account_id": account, "role_arn": f"arn:aws:iam::{account}:role/ivs-replicas-reader", "external_id": "ext-1"}
+        {
+            "account_id": account,
+            "role_arn": f"arn:aws:iam::{account}:role/ivs-replicas-reader",
+            "external_id": "ext-1",
+        }
         for account in ACCOUNTS
     ]
     summary = run_against(emulator, accounts=accounts)
     assert summary.exit_code == 0
     assert loaded_replicas(database) == sorted_rows(scenario.expected_replicas(0))
-    calls_by_account = {params["sourceStageArn"].split(":")[4] for _, _, params in emulator.requests}
+    calls_by_account = {
+        params["sourceStageArn"].split(":")[4] for _, _, params in emulator.requests
+    }
     assert calls_by_account == set(ACCOUNTS)
 
 
@@ -53,7 +61,10 @@ def test_each_account_is_reached_through_its_own_role(
     ("entry", "named"),
     [
         ({"account_id": "123"}, "12 digits"),
-        ({"account_id": "111111111111", "role_arn": "arn:aws:iam::1:user/x"}, "not an IAM role ARN"),
+        (
+            {"account_id": "111111111111", "role_arn": "arn:aws:iam::1:user/x"},
+            "not an IAM role ARN",
+        ),
         ({"account_id": "111111111111", "rol_arn": "x"}, "unknown key 'rol_arn'"),
     ],
     ids=["short-account", "not-a-role", "unknown-key"],

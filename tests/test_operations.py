@@ -127,7 +127,7 @@ def test_a_concurrent_second_run_exits_4_naming_the_holder(
     assert f"pid {first.pid}" in err
     assert time.monotonic() - started < 30
     assert lock.exists()
-    code, out, err = finish(first)
+    code, _out, err = finish(first)
     assert code == 0, err
     assert query(
         tmp_path / "replicas.duckdb", "select count(*) from ivs_realtime.participant_scans"
@@ -171,7 +171,7 @@ def test_a_killed_run_leaves_nothing_half_visible_and_the_next_run_recovers(
         time.sleep(0.001)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    code, out, err = finish(start_run(emulator, tmp_path))
+    code, _out, err = finish(start_run(emulator, tmp_path))
     assert code == 0, err
 
     expected = sorted_rows(scenario.expected_replicas(0))

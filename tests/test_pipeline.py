@@ -37,7 +37,8 @@ def test_tokens_sent_follow_the_pages_in_order(start_emulator: StartFn, run_agai
     tokens = [params.get("nextToken") for _, _, params in calls]
     assert tokens[0] is None
     assert len(tokens) == 3
-    assert all(tokens[1:]) and len(set(tokens[1:])) == 2
+    assert all(tokens[1:])
+    assert len(set(tokens[1:])) == 2
     assert {params["maxResults"] for _, _, params in calls} == {50}
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import botocore.retries.standard
@@ -18,12 +18,11 @@ REGIONS = ("us-east-1", "eu-west-1", "ap-northeast-1")
 
 
 @pytest.fixture
-def no_backoff(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """Retries happen at once, so fault tests stay quick (the limiter still paces them)."""
     monkeypatch.setattr(
         botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda *_: 0.0
     )
-    yield
 
 
 def assert_exact_or_failed(database: Path, emulator: Emulator, run_id: str) -> tuple[int, int]:

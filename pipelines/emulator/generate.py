@@ -122,7 +122,7 @@ class GeneratedReplicas(Sequence[ReplicaSpec]):
         return self._layout.replica(self._participant, index)
 
 
-def generate_scenario(  # noqa: PLR0917
+def generate_scenario(
     participants: int,
     replicas_per_participant: int | Sequence[int],
     regions: Sequence[str] = ("us-east-1",),

@@ -281,5 +281,7 @@ def test_live_clock_starts_each_epoch_when_the_emulator_enters_it() -> None:
         entered_first = scenario.epoch_time(0)
         emulator.advance()
         entered_second = scenario.epoch_time(1)
-    assert before <= entered_first <= entered_second <= datetime.now(UTC) + timedelta(milliseconds=1)
+    assert (
+        before <= entered_first <= entered_second <= datetime.now(UTC) + timedelta(milliseconds=1)
+    )
     assert scenario.to_dict()["live_clock"] is True
