@@ -122,13 +122,17 @@ def kills(count: int, workdir: Path, seed: int = 1) -> dict[str, Any]:
         }
         killed = 0
         for _ in range(count):
-            process = subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            process = subprocess.Popen(
+                command, cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
             time.sleep(dice.uniform(1.0, 6.0))
             if process.poll() is None:
                 process.send_signal(signal.SIGKILL)
                 killed += 1
             process.wait()
-        final = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, check=False)
+        final = subprocess.run(
+            command, cwd=folder, env=env, capture_output=True, text=True, check=False
+        )
     database = folder / "k.duckdb"
     expected = Counter(tuple(row[c] for c in KEY) for row in scenario.expected_replicas(0))
     with duckdb.connect(str(database), read_only=True) as connection:
@@ -161,7 +165,10 @@ def main() -> None:
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     with tempfile.TemporaryDirectory() as temp:
         for title, figures in (
-            ("chaos: 3 regions, 5 TPS quota, faults of every kind", chaos(args.participants, Path(temp))),
+            (
+                "chaos: 3 regions, 5 TPS quota, faults of every kind",
+                chaos(args.participants, Path(temp)),
+            ),
             ("kills: SIGKILL at random moments, then one more run", kills(args.kills, Path(temp))),
         ):
             print(f"\n{title}")

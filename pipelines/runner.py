@@ -34,6 +34,8 @@ LOADER_FILE_FORMAT: Final = "parquet"
 dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
 # Loaded packages keep no copy of the data: the database holds it.
 dlt.config["load.delete_completed_jobs"] = True
+# DuckDB's default memory limit is 80% of RAM; a bounded one keeps a run's peak memory flat.
+dlt.config["destination.duckdb.credentials.global_config"] = {"memory_limit": "256MB"}
 
 
 @dataclass

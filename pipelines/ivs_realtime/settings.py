@@ -33,6 +33,6 @@ REPLICA_KEY = (
     "destination_stage_arn",
     "destination_session_id",
 )
-DEFAULT_BATCH_ROWS = 20_000
+DEFAULT_BATCH_ROWS = 2_000
 DEFAULT_SCAN_ATTEMPTS = 3
 DEFAULT_LOOKBACK_HOURS = 24.0
