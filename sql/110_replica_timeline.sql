@@ -31,7 +31,7 @@ episodes as (
 
 ),
 
-starts as (
+exact_times as (
 
     select
         episodes.source_stage_arn,
@@ -40,7 +40,16 @@ starts as (
         episodes.destination_stage_arn,
         episodes.destination_session_id,
         episodes.started_at,
-        max(events.event_at) as started_event_at,
+        max(events.event_at) filter (
+            where events.event_name = 'REPLICATION_STARTED'
+            and events.event_at <= episodes.started_at
+            and (episodes.started_after_at is null or events.event_at > episodes.started_after_at)
+        ) as started_event_at,
+        min(events.event_at) filter (
+            where events.event_name = 'REPLICATION_STOPPED'
+            and events.event_at > episodes.last_seen_at
+            and (episodes.ended_at is null or events.event_at <= episodes.ended_at)
+        ) as stopped_event_at,
 
     from episodes
     inner join events
@@ -48,33 +57,6 @@ starts as (
         and events.session_id = episodes.source_session_id
         and events.participant_id = episodes.participant_id
         and events.destination_session_id = episodes.destination_session_id
-        and events.event_name = 'REPLICATION_STARTED'
-        and events.event_at <= episodes.started_at
-        and (episodes.started_after_at is null or events.event_at > episodes.started_after_at)
-    group by all
-
-),
-
-stops as (
-
-    select
-        episodes.source_stage_arn,
-        episodes.participant_id,
-        episodes.source_session_id,
-        episodes.destination_stage_arn,
-        episodes.destination_session_id,
-        episodes.started_at,
-        min(events.event_at) as stopped_event_at,
-
-    from episodes
-    inner join events
-        on events.stage_arn = episodes.source_stage_arn
-        and events.session_id = episodes.source_session_id
-        and events.participant_id = episodes.participant_id
-        and events.destination_session_id = episodes.destination_session_id
-        and events.event_name = 'REPLICATION_STOPPED'
-        and events.event_at > episodes.last_seen_at
-        and (episodes.ended_at is null or events.event_at <= episodes.ended_at)
     group by all
 
 ),
@@ -87,11 +69,11 @@ final as (
         episodes.source_session_id,
         episodes.destination_stage_arn,
         episodes.destination_session_id,
-        coalesce(starts.started_event_at, episodes.started_at) as replication_started_at,
-        if(starts.started_event_at is null, 'observation', 'event') as start_source,
-        coalesce(stops.stopped_event_at, episodes.ended_at) as replication_stopped_at,
+        coalesce(exact_times.started_event_at, episodes.started_at) as replication_started_at,
+        if(exact_times.started_event_at is null, 'observation', 'event') as start_source,
+        coalesce(exact_times.stopped_event_at, episodes.ended_at) as replication_stopped_at,
         case
-            when stops.stopped_event_at is not null then 'event'
+            when exact_times.stopped_event_at is not null then 'event'
             when episodes.ended_at is not null then 'observation'
         end as stop_source,
         episodes.started_after_at as observed_started_after_at,
@@ -100,19 +82,10 @@ final as (
         episodes.ended_at as observed_stopped_at,
         episodes.end_reason,
         episodes.observation_count,
-        episodes.ended_at is null and stops.stopped_event_at is null as is_ongoing,
+        episodes.ended_at is null and exact_times.stopped_event_at is null as is_ongoing,
 
     from episodes
-    left join starts
-        using (
-            source_stage_arn,
-            participant_id,
-            source_session_id,
-            destination_stage_arn,
-            destination_session_id,
-            started_at
-        )
-    left join stops
+    left join exact_times
         using (
             source_stage_arn,
             participant_id,
