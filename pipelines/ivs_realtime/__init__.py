@@ -147,7 +147,7 @@ def ivs_realtime(
         result = scan_participant(client, participant, tally.run_id, page_size, max_pages)
         while clients.should_rescan(result.error_code, attempt):
             attempt += 1
-            tally.rescans += 1
+            clients.stats.add_rescan()
             result = scan_participant(client, participant, tally.run_id, page_size, max_pages)
         if result.error_code in RUN_FATAL_ERROR_CODES:
             raise FatalRunError(f"AWS rejected the credentials: {result.error_message}")

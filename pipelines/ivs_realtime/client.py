@@ -85,12 +85,18 @@ class CallStats:
     attempts: Counter[str] = field(default_factory=Counter)
     throttled: Counter[str] = field(default_factory=Counter)
     quota_wait_seconds: float = 0.0
+    rescans: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def count(self, counter: Counter[str], operation: str) -> None:
         """Add one to a per-operation counter."""
         with self._lock:
             counter[operation] += 1
+
+    def add_rescan(self) -> None:
+        """Count one whole rescan of a participant."""
+        with self._lock:
+            self.rescans += 1
 
     def add_wait(self, seconds: float) -> None:
         """Add seconds spent waiting on the client-side quota."""

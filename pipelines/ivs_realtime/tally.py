@@ -21,7 +21,6 @@ class RunTally:
     pages: int = 0
     replicas: int = 0
     duplicates_dropped: int = 0
-    rescans: int = 0
     discovered: int = 0
     failures: Counter[str] = field(default_factory=Counter)
 
@@ -35,6 +34,11 @@ class RunTally:
         else:
             self.participants_failed += 1
             self.failures[result.error_code or "Unknown"] += 1
+
+    @property
+    def rescans(self) -> int:
+        """Whole rescans of participants after transient failures."""
+        return self.calls.rescans
 
     @property
     def participants(self) -> int:
