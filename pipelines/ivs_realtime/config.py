@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pipelines.errors import BadInputError
-from pipelines.ivs_realtime.participants import check_entry, known_regions
+from pipelines.ivs_realtime.participants import field_problems, known_regions, region_problems
 from pipelines.ivs_realtime.settings import MAX_PAGE_SIZE
 
 SECTION = "[sources.ivs_realtime]"
@@ -111,7 +111,7 @@ def check_discovery(
     problems += [
         f"discovery_stage_arns: {arn!r} is not a stage ARN"
         for arn in stage_arns or ()
-        if check_entry({"source_stage_arn": arn, "participant_id": "x"})
+        if field_problems("source_stage_arn", arn) or region_problems(arn)
     ]
     if problems:
         raise BadInputError(

@@ -80,22 +80,29 @@ def check_entry(entry: Mapping[str, Any]) -> list[str]:
     problems = [f"missing '{field}'" for field in FIELDS if not entry.get(field)]
     if problems:
         return problems
-    for field, (pattern, max_length) in _input_patterns().items():
-        value = entry[field]
-        if not isinstance(value, str):
-            problems.append(f"{field} must be a string, got {type(value).__name__}")
-        elif len(value) > max_length or not pattern.fullmatch(value):
-            problems.append(
-                f"{field} {value!r} does not match {pattern.pattern} (max {max_length})"
-            )
-    if not problems:
-        region = stage_region(entry["source_stage_arn"])
-        if region not in known_regions():
-            problems.append(
-                f"region {region!r} in {entry['source_stage_arn']} is not a region where "
-                f"IVS Real-Time is offered ({', '.join(known_regions())})"
-            )
-    return problems
+    problems = [problem for field in FIELDS for problem in field_problems(field, entry[field])]
+    return problems or region_problems(entry["source_stage_arn"])
+
+
+def field_problems(field: str, value: object) -> list[str]:
+    """Problems of one request field against the service model's pattern and length."""
+    pattern, max_length = _input_patterns()[field]
+    if not isinstance(value, str):
+        return [f"{field} must be a string, got {type(value).__name__}"]
+    if len(value) > max_length or not pattern.fullmatch(value):
+        return [f"{field} {value!r} does not match {pattern.pattern} (max {max_length})"]
+    return []
+
+
+def region_problems(stage_arn: str) -> list[str]:
+    """A problem when the stage ARN's region does not offer IVS Real-Time."""
+    region = stage_region(stage_arn)
+    if region in known_regions():
+        return []
+    return [
+        f"region {region!r} in {stage_arn} is not a region where "
+        f"IVS Real-Time is offered ({', '.join(known_regions())})"
+    ]
 
 
 def validate(entries: Iterable[tuple[str, Mapping[str, Any]]], source: str) -> list[Participant]:
