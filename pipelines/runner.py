@@ -74,7 +74,8 @@ class RunSummary:
             *(f"    {operation:<26}{count:>8}" for operation, count in sorted(calls.calls.items())),
             f"  quota waits   {calls.quota_wait_seconds:.1f}s",
             f"  elapsed       {self.elapsed_seconds:.1f}s",
-            f"  loaded into   {self.database} (dataset {self.dataset})",
+            f"  loaded into   {self.database} (dataset {self.dataset}), "
+            f"{len(self.views)} views applied",
         ]
         if self.resumed_packages:
             lines.append(

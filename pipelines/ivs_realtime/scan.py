@@ -97,7 +97,8 @@ def scan_participant(
     client: Any, participant: Participant, run_id: str, page_size: int, max_pages: int
 ) -> ScanResult:
     """Scan all pages of one participant; on any error keep no rows and record why."""
-    result = ScanResult(participant, run_id, scanned_at=utc_now(), finished_at=utc_now())
+    started = utc_now()
+    result = ScanResult(participant, run_id, scanned_at=started, finished_at=started)
     seen: set[tuple[str, ...]] = set()
     received = 0
     try:
