@@ -162,7 +162,10 @@ def ivs_realtime(
         for participant, session_ids in found.sources.items():
             targets.setdefault(participant, set()).update(session_ids)
         results = scan_concurrently(
-            list(targets), lambda p: scan(p, targets[p]), workers_per_region
+            list(targets),
+            lambda p: scan(p, targets[p]),
+            workers_per_region,
+            max_buffered_rows=batch_rows,
         )
         yield from scan_batches(results, tally, batch_rows)
 
@@ -182,7 +185,7 @@ def ivs_realtime(
 
 def add_events(client: Any, result: ScanResult, session_ids: set[str], max_pages: int) -> None:
     """Attach the participant's events in its known sessions; a failure is noted, not fatal."""
-    sessions = session_ids | {row["source_session_id"] for row in result.rows}
+    sessions = session_ids | {row.source_session_id for row in result.rows}
     try:
         result.events = fetch_events(client, result.participant, sessions, max_pages, result.run_id)
     except SCAN_ERRORS as error:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import queue
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from itertools import groupby
 
@@ -25,14 +25,15 @@ def scan_concurrently(
     participants: Sequence[Participant],
     scan: Callable[[Participant], ScanResult],
     workers_per_region: int,
-    max_buffered: int = 256,
+    max_buffered_rows: int,
 ) -> Iterator[ScanResult]:
     """Yield a ScanResult per participant as scans finish; regions run side by side.
 
     Each (account, region) gets its own workers, so one region's quota never idles
-    another's. The result queue is bounded, so memory stays flat for any fleet size.
+    another's. Finished scans wait in a buffer of at most `max_buffered_rows` rows (or one
+    scan, if a single scan is larger), so memory stays flat for any fleet size.
     """
-    results: queue.Queue[object] = queue.Queue(maxsize=max_buffered)
+    results = RowBoundedBuffer(max_buffered_rows)
     stop = threading.Event()
     threads = [
         threading.Thread(target=_work, args=(work, scan, results, stop), daemon=True)
@@ -54,7 +55,54 @@ def scan_concurrently(
                 yield item  # type: ignore[misc]
     finally:
         stop.set()
-        _drain(results, threads)
+        results.close()
+        for thread in threads:
+            thread.join()
+
+
+class RowBoundedBuffer:
+    """A thread-safe FIFO holding at most `max_rows` rows, or one item of any size.
+
+    `put` blocks while the item would push the buffer past `max_rows`; an item is always
+    admitted into an empty buffer, so a scan larger than the bound still gets through.
+    After `close`, `put` drops items instead of blocking.
+    """
+
+    def __init__(self, max_rows: int) -> None:
+        self.max_rows = max_rows
+        self.rows = 0
+        self._items: deque[tuple[object, int]] = deque()
+        self._closed = False
+        self._changed = threading.Condition()
+
+    def put(self, item: object, rows: int = 0) -> None:
+        """Add an item weighing `rows`, waiting for room."""
+        with self._changed:
+            self._changed.wait_for(
+                lambda: self._closed or not self._items or self.rows + rows <= self.max_rows
+            )
+            if self._closed:
+                return
+            self._items.append((item, rows))
+            self.rows += rows
+            self._changed.notify_all()
+
+    def get(self) -> object:
+        """Remove and return the oldest item, waiting for one."""
+        with self._changed:
+            self._changed.wait_for(lambda: bool(self._items))
+            item, rows = self._items.popleft()
+            self.rows -= rows
+            self._changed.notify_all()
+            return item
+
+    def close(self) -> None:
+        """Stop accepting items and wake every waiting producer."""
+        with self._changed:
+            self._closed = True
+            self._items.clear()
+            self.rows = 0
+            self._changed.notify_all()
 
 
 class _SharedIterator:
@@ -73,23 +121,15 @@ class _SharedIterator:
 def _work(
     work: _SharedIterator,
     scan: Callable[[Participant], ScanResult],
-    results: queue.Queue[object],
+    results: RowBoundedBuffer,
     stop: threading.Event,
 ) -> None:
     """Scan participants until the group is exhausted or the run stops."""
     try:
         while not stop.is_set() and (participant := work.next()) is not None:
-            results.put(scan(participant))
+            result = scan(participant)
+            results.put(result, len(result.rows) + 1)
     except BaseException as error:
         results.put(error)
     finally:
         results.put(_DONE)
-
-
-def _drain(results: queue.Queue[object], threads: list[threading.Thread]) -> None:
-    """Unblock workers after the consumer stops early, then wait for them."""
-    while any(thread.is_alive() for thread in threads):
-        try:
-            results.get(timeout=0.05)
-        except queue.Empty:
-            continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -26,6 +26,23 @@ API_FIELDS = {
     "destinationSessionId": "destination_session_id",
     "replicationState": "replication_state",
 }
+
+
+class ReplicaRow(NamedTuple):
+    """One replica as loaded: the API's fields, snake-cased, in API_FIELDS order."""
+
+    source_stage_arn: str
+    participant_id: str
+    source_session_id: str
+    destination_stage_arn: str
+    destination_session_id: str
+    replication_state: str
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """The replica's identity (REPLICA_KEY): every field but its state."""
+        return self[: len(REPLICA_KEY)]
+
 
 # Errors that no participant can get past: they fail the whole run.
 RUN_FATAL_ERROR_CODES = frozenset(
@@ -53,7 +70,7 @@ class ScanResult:
     finished_at: datetime
     status: str = SCAN_OK
     pages: int = 0
-    rows: list[dict[str, str]] = field(default_factory=list)
+    rows: list[ReplicaRow] = field(default_factory=list)
     duplicates: int = 0
     error_code: str | None = None
     error_message: str | None = None
@@ -83,14 +100,14 @@ class ScanResult:
 
 def replica_rows(
     replicas: list[dict[str, str]], seen: set[tuple[str, ...]]
-) -> Iterator[dict[str, str]]:
-    """Snake-case rows of one page, skipping replicas already seen in this scan."""
+) -> Iterator[ReplicaRow]:
+    """Rows of one page, skipping replicas already seen in this scan."""
     for replica in replicas:
-        row = {column: replica.get(api_name) for api_name, column in API_FIELDS.items()}
-        key = tuple(row[column] or "" for column in REPLICA_KEY)
+        row = ReplicaRow._make([replica.get(api_name) for api_name in API_FIELDS])
+        key = row.key
         if key not in seen:
             seen.add(key)
-            yield row  # type: ignore[misc]
+            yield row
 
 
 def scan_participant(

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pyarrow as pa
 
-from pipelines.ivs_realtime.scan import API_FIELDS, ScanResult
+from pipelines.ivs_realtime.scan import API_FIELDS, ReplicaRow, ScanResult
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 
@@ -42,19 +42,23 @@ SCANS_SCHEMA = pa.schema(
 
 def replicas_table(batch: Sequence[ScanResult]) -> pa.Table:
     """One row per replica of every successful scan in the batch."""
-    columns: dict[str, list[object]] = {name: [] for name in REPLICAS_SCHEMA.names}
-    for result in batch:
-        rows = result.rows
-        if not rows:
-            continue
-        for column in API_FIELDS.values():
-            columns[column].extend(row[column] for row in rows)
-        count = len(rows)
-        columns["observed_at"].extend([result.scanned_at] * count)
-        columns["run_id"].extend([result.run_id] * count)
-        columns["region"].extend([result.participant.region] * count)
-        columns["account_id"].extend([result.participant.account_id] * count)
-    return pa.Table.from_pydict(columns, schema=REPLICAS_SCHEMA)
+    scans = [result for result in batch if result.rows]
+    rows = [row for result in scans for row in result.rows]
+    columns = [list(column) for column in zip(*rows, strict=True)] or [[]] * len(ReplicaRow._fields)
+    scan_of_row = pa.array(
+        [index for index, result in enumerate(scans) for _ in result.rows], pa.int32()
+    )
+    per_scan = {
+        "observed_at": [result.scanned_at for result in scans],
+        "run_id": [result.run_id for result in scans],
+        "region": [result.participant.region for result in scans],
+        "account_id": [result.participant.account_id for result in scans],
+    }
+    arrays = [pa.array(column, pa.string()) for column in columns] + [
+        pa.array(values, REPLICAS_SCHEMA.field(name).type).take(scan_of_row)
+        for name, values in per_scan.items()
+    ]
+    return pa.Table.from_arrays(arrays, schema=REPLICAS_SCHEMA)
 
 
 def scans_table(batch: Sequence[ScanResult]) -> pa.Table:

@@ -10,7 +10,8 @@ import pytest
 from botocore.stub import Stubber
 
 from pipelines.ivs_realtime.participants import Participant
-from pipelines.ivs_realtime.scan import scan_participant
+from pipelines.ivs_realtime.scan import API_FIELDS, ReplicaRow, scan_participant
+from pipelines.ivs_realtime.settings import REPLICA_KEY
 
 STAGE = "arn:aws:ivs:us-east-1:123456789012:stage/AbCdEf123456"
 DEST = "arn:aws:ivs:us-east-1:123456789012:stage/Dest00000001"
@@ -58,7 +59,7 @@ def test_pages_are_followed_and_rows_snake_cased(stubbed: tuple[Any, Stubber]) -
     expect(stubber, [replica(2, "STOPPED")], None, "t1")
     result = scan_participant(client, PARTICIPANT, "run-1", page_size=50, max_pages=10)
     assert (result.status, result.pages) == ("ok", 2)
-    assert result.rows[1] == {
+    assert result.rows[1]._asdict() == {
         "source_stage_arn": STAGE,
         "participant_id": "pub-1",
         "source_session_id": "st-a1b2c3d4e5f6g",
@@ -83,7 +84,7 @@ def test_replica_repeated_across_pages_is_kept_once(stubbed: tuple[Any, Stubber]
     expect(stubber, [replica(1), replica(2)], "t1", None)
     expect(stubber, [replica(2), replica(3)], None, "t1")
     result = scan_participant(client, PARTICIPANT, "run-1", page_size=50, max_pages=10)
-    assert [row["destination_session_id"][-1] for row in result.rows] == ["1", "2", "3"]
+    assert [row.destination_session_id[-1] for row in result.rows] == ["1", "2", "3"]
     assert result.duplicates == 1
 
 
@@ -116,3 +117,9 @@ def test_error_after_first_page_keeps_no_partial_rows(stubbed: tuple[Any, Stubbe
     assert (result.status, result.rows) == ("failed", [])
     assert (result.error_code, result.error_message) == ("AccessDeniedException", "not allowed")
     assert result.ledger_row()["replica_count"] == 0
+
+
+def test_replica_row_fields_follow_the_api_fields_and_the_replica_key() -> None:
+    """Columns are built by position, so the row's field order is the schema's order."""
+    assert ReplicaRow._fields == tuple(API_FIELDS.values())
+    assert ReplicaRow._fields[: len(REPLICA_KEY)] == REPLICA_KEY
