@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,19 +54,43 @@ def ours(steps: dict[str, list[float]], **options: Any) -> Variant:
     return run
 
 
+def pinned_to_one_cpu(run: Variant) -> Variant:
+    """A variant whose threads all run on one CPU, so the GIL never changes CPU."""
+
+    def pinned(url: str, refs: list[dict[str, str]], database: Path) -> int:
+        """Run with this thread, and the threads it starts, on the first allowed CPU."""
+        allowed = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {min(allowed)})
+        try:
+            return run(url, refs, database)
+        finally:
+            os.sched_setaffinity(0, allowed)
+
+    return pinned
+
+
 def variants() -> list[Samples]:
-    """Ours, (a1) serial boto3 + pandas, (a2) plain dlt pipeline, ours with 2 workers."""
+    """Ours, (a1) serial boto3 + pandas, (a2) plain dlt pipeline, and two diagnostics."""
     steps: dict[str, list[float]] = {}
-    return [
+    samples = [
         Samples("ivs-replicas runner.run", ours(steps), reference=False, steps=steps),
         Samples("(a1) serial boto3 + pandas", references.pandas_loop),
         Samples("(a2) plain dlt pipeline", references.dlt_pipeline),
         Samples(
-            "ivs-replicas, workers_per_region=2",
+            "diagnostic: ours, workers_per_region=2",
             ours({}, workers_per_region=2),
             reference=False,
         ),
     ]
+    if hasattr(os, "sched_setaffinity"):
+        samples.append(
+            Samples(
+                "diagnostic: ours, threads on one CPU",
+                pinned_to_one_cpu(ours({})),
+                reference=False,
+            )
+        )
+    return samples
 
 
 def measure_once(sample: Samples, endpoint: Endpoint, refs: list[dict[str, str]]) -> None:
