@@ -9,7 +9,6 @@ both the Arrow batches and the buffer of finished scans.
 from __future__ import annotations
 
 import multiprocessing
-import os
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
@@ -18,16 +17,14 @@ from endpoint import Endpoint, Fleet
 from harness import Figure, print_table, proc_status_mb, scratch_dir
 
 LIMIT_MB = 500.0
-DUCKDB_CONFIG_ENV = "DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG"
 
 
 @dataclass(frozen=True)
 class Variant:
-    """Source options and environment of one measured run."""
+    """Source options of one measured run."""
 
     label: str
     options: dict[str, Any] = field(default_factory=dict)
-    env: dict[str, str] = field(default_factory=dict)
 
 
 VARIANTS = (
@@ -39,7 +36,6 @@ VARIANTS = (
 
 def measure_in_child(conn: Connection, url: str, fleet: Fleet, variant: Variant) -> None:
     """Child process: one runner.run over the fleet; send back time, rows and memory."""
-    os.environ.update(variant.env)
     from ours import run_pipeline
 
     refs = fleet.refs()
