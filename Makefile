@@ -29,6 +29,7 @@ lint: install
 	$(BIN)/ruff check pipelines tests bench
 	$(BIN)/ruff format --check pipelines tests bench
 	$(BIN)/mypy pipelines
+	$(BIN)/sqlfluff lint sql
 
 clean:
 	rm -rf $(VENV) demo *.egg-info .pytest_cache .mypy_cache .ruff_cache

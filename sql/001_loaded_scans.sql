@@ -23,18 +23,18 @@ completed_loads as (
 final as (
 
     select
-        run_id,
-        source_stage_arn,
-        participant_id,
-        region,
-        account_id,
-        scanned_at,
-        finished_at,
-        status,
-        pages,
-        replica_count,
-        error_code,
-        error_message,
+        ledger.run_id,
+        ledger.source_stage_arn,
+        ledger.participant_id,
+        ledger.region,
+        ledger.account_id,
+        ledger.scanned_at,
+        ledger.finished_at,
+        ledger.status,
+        ledger.pages,
+        ledger.replica_count,
+        ledger.error_code,
+        ledger.error_message
 
     from ledger
     where

@@ -21,16 +21,16 @@ completed_loads as (
 final as (
 
     select
-        source_stage_arn,
-        participant_id,
-        source_session_id,
-        destination_stage_arn,
-        destination_session_id,
-        replication_state,
-        observed_at,
-        run_id,
-        region,
-        account_id,
+        snapshots.source_stage_arn,
+        snapshots.participant_id,
+        snapshots.source_session_id,
+        snapshots.destination_stage_arn,
+        snapshots.destination_session_id,
+        snapshots.replication_state,
+        snapshots.observed_at,
+        snapshots.run_id,
+        snapshots.region,
+        snapshots.account_id
 
     from snapshots
     where

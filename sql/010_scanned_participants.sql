@@ -19,7 +19,7 @@ distinct_participants as (
         source_stage_arn,
         participant_id,
         max(region) as region,
-        max(account_id) as account_id,
+        max(account_id) as account_id
 
     from ledger
     group by source_stage_arn, participant_id
@@ -35,7 +35,7 @@ final as (
         account_id,
         hash(source_stage_arn, participant_id) as participant_hash,
         row_number() over same_hash - 1 as participant_hash_rank,
-        count(*) over same_hash > 1 as is_participant_hash_shared,
+        count(*) over same_hash > 1 as is_participant_hash_shared
 
     from distinct_participants
     window same_hash as (

@@ -22,7 +22,7 @@ distinct_keys as (
         participant_id,
         source_session_id,
         destination_stage_arn,
-        destination_session_id,
+        destination_session_id
 
     from replica_rows
 
@@ -40,7 +40,7 @@ final as (
             destination_session_id
         ) as replica_hash,
         row_number() over same_hash - 1 as replica_hash_rank,
-        count(*) over same_hash > 1 as is_replica_hash_shared,
+        count(*) over same_hash > 1 as is_replica_hash_shared
 
     from distinct_keys
     window same_hash as (

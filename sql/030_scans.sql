@@ -24,7 +24,7 @@ identified as (
     select
         ledger.*,
         known_participants.participant_hash,
-        known_participants.participant_hash_rank,
+        known_participants.participant_hash_rank
 
     from ledger
     inner join known_participants
@@ -41,7 +41,7 @@ sequenced as (
         status = 'ok' as is_ok,
         lag(scanned_at) over participant_history as previous_scanned_at,
         first_value(scanned_at) over later_scans as next_scanned_at,
-        first_value(run_id) over later_scans as next_run_id,
+        first_value(run_id) over later_scans as next_run_id
 
     from identified
     window
@@ -85,7 +85,7 @@ final as (
         case when deduplicated.is_ok then deduplicated.next_run_id end as next_ok_run_id,
         deduplicated.participant_hash,
         deduplicated.participant_hash_rank,
-        known_participants.is_participant_hash_shared,
+        known_participants.is_participant_hash_shared
 
     from deduplicated
     inner join known_participants

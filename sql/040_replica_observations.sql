@@ -53,7 +53,7 @@ identified as (
         coalesce(participants_sharing_a_hash.participant_hash_rank, 0)
             as participant_hash_rank,
         replica_rows.run_id,
-        replica_rows.replication_state,
+        replica_rows.replication_state
 
     from replica_rows
     inner join known_replicas
@@ -75,8 +75,9 @@ identified as (
             )
         )
     left join participants_sharing_a_hash
-        on replica_rows.source_stage_arn = participants_sharing_a_hash.source_stage_arn
-        and replica_rows.participant_id = participants_sharing_a_hash.participant_id
+        on
+            replica_rows.source_stage_arn = participants_sharing_a_hash.source_stage_arn
+            and replica_rows.participant_id = participants_sharing_a_hash.participant_id
 
 ),
 
@@ -90,7 +91,7 @@ observed as (
         successful_scans.scanned_at as observed_at,
         successful_scans.previous_ok_scanned_at as previous_scanned_at,
         successful_scans.next_ok_scanned_at as next_scanned_at,
-        successful_scans.next_ok_run_id as next_scan_run_id,
+        successful_scans.next_ok_run_id as next_scan_run_id
 
     from identified
     inner join successful_scans
@@ -108,7 +109,7 @@ sequenced as (
         lag(observed_at) over replica_history as previous_observed_at,
         lag(replication_state) over replica_history as previous_state,
         first_value(observed_at) over later_observations as next_observed_at,
-        first_value(replication_state) over later_observations as next_state,
+        first_value(replication_state) over later_observations as next_state
 
     from observed
     window
@@ -129,7 +130,7 @@ flagged as (
         *,
         coalesce(previous_observed_at = previous_scanned_at, false)
             as is_seen_in_previous_scan,
-        coalesce(next_observed_at = next_scanned_at, false) as is_seen_in_next_scan,
+        coalesce(next_observed_at = next_scanned_at, false) as is_seen_in_next_scan
 
     from sequenced
     where not coalesce(previous_observed_at = observed_at, false)
@@ -156,11 +157,11 @@ final as (
         flagged.is_seen_in_previous_scan,
         flagged.is_seen_in_next_scan,
         not flagged.is_seen_in_previous_scan
-            or flagged.previous_state != flagged.replication_state as is_stretch_start,
+        or flagged.previous_state != flagged.replication_state as is_stretch_start,
         not flagged.is_seen_in_next_scan
-            or flagged.next_state != flagged.replication_state as is_stretch_end,
+        or flagged.next_state != flagged.replication_state as is_stretch_end,
         flagged.replica_hash,
-        flagged.replica_hash_rank,
+        flagged.replica_hash_rank
 
     from flagged
     inner join known_replicas

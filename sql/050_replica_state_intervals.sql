@@ -32,7 +32,7 @@ paired as (
         lead(observation_number) over replica_boundaries as next_boundary_number,
         lead(next_scanned_at) over replica_boundaries as next_boundary_next_scanned_at,
         lead(is_seen_in_next_scan) over replica_boundaries
-            as next_boundary_is_seen_in_next_scan,
+            as next_boundary_is_seen_in_next_scan
 
     from boundaries
     window replica_boundaries as (
@@ -59,7 +59,7 @@ stretches as (
         if(is_stretch_end, is_seen_in_next_scan, next_boundary_is_seen_in_next_scan)
             as is_seen_after_end,
         if(is_stretch_end, 1, next_boundary_number - observation_number + 1)
-            as observation_count,
+            as observation_count
 
     from paired
     where is_stretch_start
@@ -85,7 +85,7 @@ final as (
             else 'disappeared'
         end as end_reason,
         observation_count,
-        ended_at is null as is_ongoing,
+        ended_at is null as is_ongoing
 
     from stretches
 

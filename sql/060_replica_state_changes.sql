@@ -38,7 +38,7 @@ appearances_and_state_changes as (
         end as from_state,
         replication_state as to_state,
         previous_scanned_at as previous_seen_at,
-        run_id,
+        run_id
 
     from boundaries
     where is_stretch_start
@@ -57,10 +57,11 @@ disappearances as (
         replication_state as from_state,
         'GONE' as to_state,
         observed_at as previous_seen_at,
-        next_scan_run_id as run_id,
+        next_scan_run_id as run_id
 
     from boundaries
-    where is_stretch_end
+    where
+        is_stretch_end
         and next_scanned_at is not null
         and not is_seen_in_next_scan
 

@@ -30,7 +30,7 @@ with_first_seen as (
                 source_session_id,
                 destination_stage_arn,
                 destination_session_id
-        ) as first_seen_at,
+        ) as first_seen_at
 
     from intervals
 
@@ -49,7 +49,7 @@ final as (
         with_first_seen.last_seen_at,
         with_first_seen.started_at as state_since,
         known_participants.region,
-        known_participants.account_id,
+        known_participants.account_id
 
     from with_first_seen
     inner join known_participants

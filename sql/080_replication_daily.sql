@@ -39,10 +39,10 @@ replica_days as (
         ) as is_stopped,
         list(epoch_us(next_scanned_at) // 86400000000) filter (
             where replication_state = 'ACTIVE'
-                and is_stretch_end
-                and next_scanned_at is not null
-                and not is_seen_in_next_scan
-        ) as disappeared_day_numbers,
+            and is_stretch_end
+            and next_scanned_at is not null
+            and not is_seen_in_next_scan
+        ) as disappeared_day_numbers
 
     from observations
     group by day_number, replica_hash, replica_hash_rank
@@ -54,7 +54,7 @@ disappearances as (
     select distinct
         unnest(disappeared_day_numbers) as day_number,
         replica_hash,
-        replica_hash_rank,
+        replica_hash_rank
 
     from replica_days
     where len(disappeared_day_numbers) > 0
@@ -70,7 +70,7 @@ replica_events as (
         true as is_observed,
         is_active,
         is_started,
-        is_stopped,
+        is_stopped
 
     from replica_days
 
@@ -83,7 +83,7 @@ replica_events as (
         false as is_observed,
         false as is_active,
         false as is_started,
-        true as is_stopped,
+        true as is_stopped
 
     from disappearances
 
@@ -98,7 +98,7 @@ replica_day_flags as (
         bool_or(is_observed) as is_observed,
         bool_or(is_active) as is_active,
         bool_or(is_started) as is_started,
-        bool_or(is_stopped) as is_stopped,
+        bool_or(is_stopped) as is_stopped
 
     from replica_events
     group by day_number, replica_hash, replica_hash_rank
@@ -108,19 +108,24 @@ replica_day_flags as (
 final as (
 
     select
-        date '1970-01-01' + day_number::integer as day,
-        source_stage_arn,
-        destination_stage_arn,
-        count(*) filter (where is_observed) as count_replicas_observed,
-        count(*) filter (where is_active) as count_replicas_active,
-        count(*) filter (where is_started) as count_replicas_started,
-        count(*) filter (where is_stopped) as count_replicas_stopped,
-        count(distinct participant_id) filter (where is_observed) as count_participants,
+        date '1970-01-01' + replica_day_flags.day_number::integer as day,  -- noqa: RF04
+        known_replicas.source_stage_arn,
+        known_replicas.destination_stage_arn,
+        count(*) filter (where replica_day_flags.is_observed) as count_replicas_observed,
+        count(*) filter (where replica_day_flags.is_active) as count_replicas_active,
+        count(*) filter (where replica_day_flags.is_started) as count_replicas_started,
+        count(*) filter (where replica_day_flags.is_stopped) as count_replicas_stopped,
+        count(distinct known_replicas.participant_id) filter (
+            where replica_day_flags.is_observed
+        ) as count_participants
 
     from replica_day_flags
     inner join known_replicas
         using (replica_hash, replica_hash_rank)
-    group by day_number, source_stage_arn, destination_stage_arn
+    group by
+        replica_day_flags.day_number,
+        known_replicas.source_stage_arn,
+        known_replicas.destination_stage_arn
 
 )
 

@@ -35,7 +35,7 @@ distinct_scans as (
         run_id,
         status,
         scanned_at,
-        error_code,
+        error_code
 
     from ledger
 
@@ -51,7 +51,7 @@ scan_history as (
         arg_max_null(error_code, scanned_at) as last_error_code,
         max(scanned_at) filter (where status = 'ok') as last_ok_scanned_at,
         count(*) filter (where status = 'ok') as count_scans_ok,
-        count(*) filter (where status != 'ok') as count_scans_failed,
+        count(*) filter (where status != 'ok') as count_scans_failed
 
     from distinct_scans
     group by source_stage_arn, participant_id
@@ -63,10 +63,11 @@ observations as (
     select replica_rows.*
     from replica_rows
     semi join ledger
-        on replica_rows.run_id = ledger.run_id
-        and replica_rows.source_stage_arn = ledger.source_stage_arn
-        and replica_rows.participant_id = ledger.participant_id
-        and ledger.status = 'ok'
+        on
+            replica_rows.run_id = ledger.run_id
+            and replica_rows.source_stage_arn = ledger.source_stage_arn
+            and replica_rows.participant_id = ledger.participant_id
+            and ledger.status = 'ok'
 
 ),
 
@@ -78,7 +79,7 @@ replica_history as (
         destination_stage_arn,
         min(observed_at) as first_observed_at,
         max(observed_at) as last_observed_at,
-        arg_max(replication_state, observed_at) as last_state,
+        arg_max(replication_state, observed_at) as last_state
 
     from observations
     group by
@@ -102,10 +103,10 @@ participant_history as (
         ) as count_replicas_now,
         count(*) filter (
             where replica_history.last_observed_at = scan_history.last_ok_scanned_at
-                and replica_history.last_state = 'ACTIVE'
+            and replica_history.last_state = 'ACTIVE'
         ) as count_active_now,
         min(replica_history.first_observed_at) as first_replicated_at,
-        max(replica_history.last_observed_at) as last_seen_at,
+        max(replica_history.last_observed_at) as last_seen_at
 
     from replica_history
     inner join scan_history
@@ -133,7 +134,7 @@ final as (
         scan_history.last_error_code,
         scan_history.last_ok_scanned_at,
         scan_history.count_scans_ok,
-        scan_history.count_scans_failed,
+        scan_history.count_scans_failed
 
     from known_participants
     inner join scan_history

@@ -22,7 +22,7 @@ final as (
         count(*) filter (where is_ok) as count_participants_ok,
         count(*) filter (where not is_ok) as count_participants_failed,
         coalesce(sum(replica_count) filter (where is_ok), 0)::bigint as count_replicas,
-        coalesce(sum(pages), 0)::bigint as count_pages,
+        coalesce(sum(pages), 0)::bigint as count_pages
 
     from all_scans
     group by run_id

@@ -49,14 +49,15 @@ exact_times as (
             where events.event_name = 'REPLICATION_STOPPED'
             and events.event_at > episodes.last_seen_at
             and (episodes.ended_at is null or events.event_at <= episodes.ended_at)
-        ) as stopped_event_at,
+        ) as stopped_event_at
 
     from episodes
     inner join events
-        on events.stage_arn = episodes.source_stage_arn
-        and events.session_id = episodes.source_session_id
-        and events.participant_id = episodes.participant_id
-        and events.destination_session_id = episodes.destination_session_id
+        on
+            episodes.source_stage_arn = events.stage_arn
+            and episodes.source_session_id = events.session_id
+            and episodes.participant_id = events.participant_id
+            and episodes.destination_session_id = events.destination_session_id
     group by all
 
 ),
@@ -82,7 +83,7 @@ final as (
         episodes.ended_at as observed_stopped_at,
         episodes.end_reason,
         episodes.observation_count,
-        episodes.ended_at is null and exact_times.stopped_event_at is null as is_ongoing,
+        episodes.ended_at is null and exact_times.stopped_event_at is null as is_ongoing
 
     from episodes
     left join exact_times
