@@ -20,7 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_module_serves_until_interrupted() -> None:
     command = [sys.executable, "-m", "pipelines.emulator", "--scenario", "demo"]
     command += ["--port", "0", "--rps", "5", "--error-rate", "0.1", "--latency-ms", "1"]
-    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         assert proc.stdout is not None
         ready, _, _ = select.select([proc.stdout], [], [], 60)
@@ -28,14 +30,14 @@ def test_module_serves_until_interrupted() -> None:
         line = proc.stdout.readline()
         url = line.rsplit(" ", 1)[-1].strip()
         assert url.startswith("http://127.0.0.1:")
-        with urllib.request.urlopen(url + "/_emulator/state", timeout=5) as response:
+        with urllib.request.urlopen(url + "/_emulator/state", timeout=30) as response:
             state = json.load(response)
         assert state["scenario"] == "demo"
         assert state["faults"] == {"latency_ms": 1.0, "requests_per_second": 5.0, "error_rate": 0.1}
     finally:
         proc.send_signal(signal.SIGINT)
-        code = proc.wait(timeout=10)
-    assert code == 0
+        code = proc.wait(timeout=60)
+    assert code == 0, proc.stderr.read() if proc.stderr else ""
 
 
 def test_bad_scenario_exits_with_status_2(
