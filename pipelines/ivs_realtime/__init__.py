@@ -201,7 +201,7 @@ def scan_batches(
     for result in results:
         tally.add(result)
         batch.append(result)
-        rows += len(result.rows) + 1
+        rows += result.held_rows
         if rows >= batch_rows:
             yield batch
             batch, rows = [], 0

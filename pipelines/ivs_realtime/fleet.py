@@ -128,7 +128,7 @@ def _work(
     try:
         while not stop.is_set() and (participant := work.next()) is not None:
             result = scan(participant)
-            results.put(result, len(result.rows) + 1)
+            results.put(result, result.held_rows)
     except BaseException as error:
         results.put(error)
     finally:

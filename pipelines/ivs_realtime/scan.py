@@ -77,6 +77,11 @@ class ScanResult:
     events: list[dict[str, Any]] = field(default_factory=list)
     events_error_code: str | None = None
 
+    @property
+    def held_rows(self) -> int:
+        """Rows this scan counts for in batches and buffers: its replicas plus its ledger row."""
+        return len(self.rows) + 1
+
     def ledger_row(self) -> dict[str, Any]:
         """The participant_scans row of this scan."""
         participant = self.participant
