@@ -26,9 +26,9 @@ bench: install
 	$(BIN)/python bench/run.py
 
 lint: install
-	$(BIN)/ruff check pipelines tests bench
-	$(BIN)/ruff format --check pipelines tests bench
-	$(BIN)/mypy pipelines
+	$(BIN)/ruff check pipelines tests bench sql
+	$(BIN)/ruff format --check pipelines tests bench sql
+	$(BIN)/mypy -p ivs_replicas -p ivs_realtime_emulator
 	$(BIN)/sqlfluff lint sql
 
 clean:

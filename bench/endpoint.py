@@ -10,7 +10,7 @@ from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Any
 
-from pipelines.emulator import Emulator, Faults, generate_scenario
+from ivs_realtime_emulator import Emulator, Faults, generate_scenario
 
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
 

@@ -13,8 +13,7 @@ from typing import Any
 
 import duckdb
 from harness import Figure, median, print_table, scratch_dir, spread, timed
-
-from pipelines import synthetic_history, warehouse
+from ivs_replicas import synthetic_history, warehouse
 
 DATASET = "ivs_realtime"
 STORED = "bench_stored"

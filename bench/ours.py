@@ -8,8 +8,7 @@ from typing import Any
 
 import dlt
 from harness import credentials
-
-from pipelines import runner
+from ivs_replicas import runner
 
 STEPS = ("extract", "normalize", "load")
 

@@ -12,9 +12,8 @@ from typing import Any
 import references
 from endpoint import Endpoint, Fleet
 from harness import Figure, median, print_table, scratch_dir, spread, timed
+from ivs_realtime_emulator import Faults
 from ours import STEPS, run_pipeline
-
-from pipelines.emulator import Faults
 
 Variant = Callable[[str, list[dict[str, str]], Path], int]
 DIAGNOSTIC_LATENCY_MS = 20.0

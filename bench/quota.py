@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 import references
 from endpoint import REGIONS, Endpoint, Fleet, Traffic
 from harness import Figure, median, print_table, scratch_dir
+from ivs_realtime_emulator import Faults
 from ours import run_pipeline
-
-from pipelines.emulator import Faults
 
 RATE = 5.0
 LATENCY_MS = 40.0

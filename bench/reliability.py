@@ -20,9 +20,8 @@ from typing import Any
 
 import duckdb
 from dlt.common.configuration.specs import AwsCredentials
-
-from pipelines import runner
-from pipelines.emulator import Emulator, Faults, generate_scenario
+from ivs_realtime_emulator import Emulator, Faults, generate_scenario
+from ivs_replicas import runner
 
 REGIONS = ("us-east-1", "eu-west-1", "ap-northeast-1")
 KEY = (

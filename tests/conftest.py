@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 from dlt.common.configuration.specs import AwsCredentials
-
-from pipelines import runner
-from pipelines.emulator import Emulator, Faults, Scenario
+from ivs_realtime_emulator import Emulator, Faults, Scenario
+from ivs_replicas import runner
 
 from .helpers import FAKE_KEY_ID, FAKE_SECRET, RunFn
 

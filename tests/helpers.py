@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-
-from pipelines import runner
+from ivs_replicas import runner
 
 FAKE_KEY_ID = "AKIATESTFAKE0000001"
 FAKE_SECRET = "fake-secret-Zq9xV7wK3mN8pL2rT5yU"

@@ -6,11 +6,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from ivs_realtime_emulator import Emulator, Faults, generate_scenario
+from ivs_replicas.errors import BadInputError, FatalRunError
+from ivs_replicas.sources.ivs_realtime.accounts import parse_accounts
 from moto.server import ThreadedMotoServer
-
-from pipelines.emulator import Emulator, Faults, generate_scenario
-from pipelines.errors import BadInputError, FatalRunError
-from pipelines.ivs_realtime.accounts import parse_accounts
 
 from .helpers import FAKE_KEY_ID, RunFn, loaded_replicas, sorted_rows
 

@@ -6,9 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-from pipelines.emulator import Emulator, Scenario, load_demo_scenario
-from pipelines.errors import BadInputError
+from ivs_realtime_emulator import Emulator, Scenario, load_demo_scenario
+from ivs_replicas.errors import BadInputError
 
 from .helpers import RunFn, loaded_replicas, query, sorted_rows
 

@@ -12,9 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-from pipelines.emulator import Emulator, Faults, Scenario, generate_scenario
-from pipelines.runner import pipelines_dir_for
+from ivs_realtime_emulator import Emulator, Faults, Scenario, generate_scenario
+from ivs_replicas.runner import pipelines_dir_for
 
 from .helpers import FAKE_KEY_ID, REPLICA_COLUMNS, query, sorted_rows
 

@@ -7,11 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-from pipelines.emulator import Emulator, Faults, Scenario, generate_scenario
-from pipelines.errors import DatabaseBusyError
-from pipelines.locking import exclusive_lock
-from pipelines.runner import pipelines_dir_for
+from ivs_realtime_emulator import Emulator, Faults, Scenario, generate_scenario
+from ivs_replicas.errors import DatabaseBusyError
+from ivs_replicas.locking import exclusive_lock
+from ivs_replicas.runner import pipelines_dir_for
 
 from .helpers import RunFn, loaded_replicas, query, sorted_rows
 
@@ -194,7 +193,7 @@ def test_a_second_concurrent_run_is_refused(
 def test_scenario_equality_holds_for_the_demo(
     start_emulator: StartFn, run_against: RunFn, database: Path
 ) -> None:
-    from pipelines.emulator import load_demo_scenario
+    from ivs_realtime_emulator import load_demo_scenario
 
     scenario: Scenario = load_demo_scenario()
     emulator = start_emulator(scenario)

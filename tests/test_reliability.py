@@ -7,9 +7,8 @@ from pathlib import Path
 
 import botocore.retries.standard
 import pytest
-
-from pipelines.emulator import Emulator, Faults, generate_scenario
-from pipelines.errors import FatalRunError
+from ivs_realtime_emulator import Emulator, Faults, generate_scenario
+from ivs_replicas.errors import FatalRunError
 
 from .helpers import FAKE_KEY_ID, RunFn, loaded_replicas, query, sorted_rows
 

@@ -10,9 +10,8 @@ import duckdb
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from pipelines import synthetic_history, warehouse
-from pipelines.ivs_realtime.settings import DEFAULT_DATASET, REPLICAS_TABLE, SCANS_TABLE
+from ivs_replicas import synthetic_history, warehouse
+from ivs_replicas.sources.ivs_realtime.settings import DEFAULT_DATASET, REPLICAS_TABLE, SCANS_TABLE
 
 from . import views_model
 from .views_fixtures import (

@@ -12,10 +12,9 @@ import duckdb
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-
-from pipelines import synthetic_history, warehouse
-from pipelines.errors import BadInputError, DatabaseBusyError
-from pipelines.ivs_realtime.settings import DEFAULT_DATASET, REPLICAS_TABLE, SCANS_TABLE
+from ivs_replicas import synthetic_history, warehouse
+from ivs_replicas.errors import BadInputError, DatabaseBusyError
+from ivs_replicas.sources.ivs_realtime.settings import DEFAULT_DATASET, REPLICAS_TABLE, SCANS_TABLE
 
 from .views_fixtures import DST_Y, active, at, failed, history_database, ok, run_id, stopped
 

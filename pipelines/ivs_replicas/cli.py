@@ -1,0 +1,167 @@
+"""The `ivs-replicas` command line: a thin shell over the library."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ivs_realtime_emulator import cli as emulator_cli
+
+from ivs_replicas import __version__
+from ivs_replicas.errors import EXIT_FATAL, BadInputError, IvsReplicasError
+from ivs_replicas.sources.ivs_realtime.settings import DEFAULT_DATABASE, DEFAULT_DATASET
+
+logger = logging.getLogger("ivs_replicas")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments, run one command, and return its exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(args.debug)
+    command: Callable[[argparse.Namespace], int] = args.command
+    try:
+        return command(args)
+    except IvsReplicasError as error:
+        return fail(error, error.exit_code, args.debug)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        return fail(error, EXIT_FATAL, args.debug)
+
+
+def fail(error: BaseException, exit_code: int, debug: bool) -> int:
+    """Print one clear line (the traceback only with --debug) and return the exit code."""
+    if debug:
+        traceback.print_exception(error)
+    message = str(error) or type(error).__name__
+    if not isinstance(error, IvsReplicasError):
+        message = (
+            f"{type(error).__name__}: {message.splitlines()[0]} (run with --debug for details)"
+        )
+    print(f"error: {message}", file=sys.stderr)
+    return exit_code
+
+
+def configure_logging(debug: bool) -> None:
+    """Warnings by default, everything with --debug."""
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("botocore", "urllib3", "dlt"):
+        logging.getLogger(noisy).setLevel(logging.INFO if debug else logging.ERROR)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="ivs-replicas",
+        description="Snapshot Amazon IVS Real-Time participant replicas into DuckDB with dlt.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--debug", action="store_true", help="verbose logs and tracebacks")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="scan every participant once and load the snapshot")
+    run.add_argument("--participants", metavar="FILE", help="CSV or JSON-lines participants file")
+    add_database_options(run)
+    run.set_defaults(command=cmd_run)
+
+    demo = commands.add_parser("demo", help="several runs against the bundled local endpoint")
+    demo.add_argument("--db", default="demo/ivs_replicas.duckdb", type=Path, help="DuckDB file")
+    demo.add_argument("--runs", type=int, default=None, help="runs to make (default: every epoch)")
+    demo.set_defaults(command=cmd_demo)
+
+    report = commands.add_parser("report", help="print a history view, or the overview")
+    report.add_argument("view", nargs="?", help="view or table name (default: overview)")
+    add_database_options(report)
+    report.add_argument("--since", type=parse_timestamp, help="ISO timestamp, UTC if no zone")
+    report.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    report.set_defaults(command=cmd_report)
+
+    export = commands.add_parser("export", help="write every table and view as Parquet")
+    export.add_argument("--out", required=True, type=Path, help="output directory")
+    add_database_options(export)
+    export.set_defaults(command=cmd_export)
+
+    emulator = commands.add_parser("emulator", help="serve the local IVS Real-Time endpoint")
+    emulator_cli.add_arguments(emulator)
+    emulator.set_defaults(command=cmd_emulator)
+    return parser
+
+
+def add_database_options(parser: argparse.ArgumentParser) -> None:
+    """--db and --dataset, shared by the commands that touch the database."""
+    parser.add_argument("--db", default=DEFAULT_DATABASE, type=Path, help="DuckDB file")
+    parser.add_argument("--dataset", default=DEFAULT_DATASET, help="dataset (DuckDB schema)")
+
+
+def parse_timestamp(text: str) -> datetime:
+    """An ISO timestamp; naive ones are read as UTC."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not an ISO timestamp: {text!r}") from error
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the scheduled batch job once."""
+    from ivs_replicas import runner
+
+    summary = runner.run(args.db, args.dataset, participants_file=args.participants)
+    print("\n".join(summary.lines()))
+    return summary.exit_code
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run the demo against the bundled scenario."""
+    from ivs_replicas import demo
+
+    return demo.run_demo(args.db, runs=args.runs)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Print one view, or the overview."""
+    from ivs_replicas import warehouse
+
+    if args.view:
+        frame = warehouse.query_view(args.db, args.dataset, args.view, since=args.since)
+        print(warehouse.render({args.view: frame}, args.format))
+    else:
+        print(warehouse.render(warehouse.overview(args.db, args.dataset), args.format))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export every table and view as Parquet."""
+    from ivs_replicas import warehouse
+
+    counts = warehouse.export_parquet(args.db, args.out, args.dataset)
+    width = max(map(len, counts), default=0)
+    for name, rows in counts.items():
+        print(f"{name:<{width}}  {rows:>10,} rows")
+    print(f"exported {len(counts)} tables and views to {args.out}")
+    return 0
+
+
+def cmd_emulator(args: argparse.Namespace) -> int:
+    """Serve the local endpoint in the foreground."""
+    from ivs_realtime_emulator import FaultsError, ScenarioError, serve
+
+    try:
+        serve(args.scenario, args.host, args.port, emulator_cli.fault_overrides(args))
+    except (ScenarioError, FaultsError) as error:
+        raise BadInputError(str(error)) from None
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

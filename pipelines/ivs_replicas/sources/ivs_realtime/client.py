@@ -1,0 +1,205 @@
+"""boto3 clients per (account, region): retries, timeouts, rate limits and call counts."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from ivs_replicas.sources.ivs_realtime.settings import SERVICE_NAME
+
+# Error codes worth scanning a participant again for, once botocore's own retries gave up.
+TRANSIENT_ERROR_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "InternalServerException",
+        "ServiceUnavailableException",
+        "InternalFailure",
+        "ServiceUnavailable",
+        "ReadTimeoutError",
+        "ConnectTimeoutError",
+        "EndpointConnectionError",
+        "ConnectionClosedError",
+        "ProxyConnectionError",
+        "ResponseParserError",
+    }
+)
+
+THROTTLING_ERROR_CODES = frozenset(
+    {"ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"}
+)
+
+
+class RateLimiter:
+    """Thread-safe token bucket at `rate` per second that slows down when throttled.
+
+    A throttled answer halves the pace; it then climbs back to `rate` over about 20 seconds.
+    """
+
+    RECOVERY_SECONDS = 20.0
+    SLOWEST_SHARE = 0.1
+
+    def __init__(self, rate: float, burst: float | None = None) -> None:
+        self.target = rate
+        self.rate = rate
+        self.capacity = burst if burst is not None else max(1.0, rate)
+        self._tokens = self.capacity
+        self._updated = time.monotonic()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Take one token, sleeping until one is free; return the seconds waited."""
+        if self.target <= 0:
+            return 0.0
+        with self._lock:
+            now = time.monotonic()
+            elapsed = now - self._updated
+            self.rate = min(self.target, self.rate + self.target * elapsed / self.RECOVERY_SECONDS)
+            self._tokens = min(self.capacity, self._tokens + elapsed * self.rate)
+            self._updated = now
+            self._tokens -= 1.0
+            wait = -self._tokens / self.rate if self._tokens < 0 else 0.0
+        if wait > 0:
+            time.sleep(wait)
+        return wait
+
+    def slow_down(self) -> None:
+        """Halve the pace after a throttled answer, down to a tenth of the target."""
+        with self._lock:
+            self.rate = max(self.target * self.SLOWEST_SHARE, self.rate / 2)
+
+
+@dataclass
+class CallStats:
+    """Counters of API traffic, shared by every client of a run."""
+
+    calls: Counter[str] = field(default_factory=Counter)
+    attempts: Counter[str] = field(default_factory=Counter)
+    throttled: Counter[str] = field(default_factory=Counter)
+    quota_wait_seconds: float = 0.0
+    rescans: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count(self, counter: Counter[str], operation: str) -> None:
+        """Add one to a per-operation counter."""
+        with self._lock:
+            counter[operation] += 1
+
+    def add_rescan(self) -> None:
+        """Count one whole rescan of a participant."""
+        with self._lock:
+            self.rescans += 1
+
+    def add_wait(self, seconds: float) -> None:
+        """Add seconds spent waiting on the client-side quota."""
+        with self._lock:
+            self.quota_wait_seconds += seconds
+
+    @property
+    def retries(self) -> int:
+        """HTTP attempts beyond the first of each call."""
+        return sum(self.attempts.values()) - sum(self.calls.values())
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """How clients connect, retry and pace themselves."""
+
+    endpoint_url: str | None = None
+    requests_per_second: float = 5.0
+    max_attempts: int = 8
+    retry_mode: str = "standard"
+    connect_timeout: float = 5.0
+    read_timeout: float = 15.0
+    max_pool_connections: int = 10
+    scan_attempts: int = 3
+
+
+class ApiClients:
+    """Builds and caches one boto3 client per (account, region), each paced by its own limiters."""
+
+    def __init__(
+        self, session_for: Callable[[str | None], boto3.Session], settings: ClientSettings
+    ) -> None:
+        self._session_for = session_for
+        self.settings = settings
+        self.stats = CallStats()
+        self._clients: dict[tuple[str | None, str], Any] = {}
+        self._limiters: dict[tuple[str | None, str, str], RateLimiter] = {}
+        self._lock = threading.Lock()
+
+    def client(self, account_id: str | None, region: str) -> Any:
+        """The ivs-realtime client for one account and region, created once."""
+        key = (account_id, region)
+        with self._lock:
+            if key not in self._clients:
+                self._clients[key] = self._build(account_id, region)
+            return self._clients[key]
+
+    def limiter(self, account_id: str | None, region: str, operation: str) -> RateLimiter:
+        """The rate limiter of one (account, region, operation)."""
+        key = (account_id, region, operation)
+        with self._lock:
+            if key not in self._limiters:
+                # No client burst: the service's own burst stays as slack for network jitter.
+                self._limiters[key] = RateLimiter(self.settings.requests_per_second, burst=1.0)
+            return self._limiters[key]
+
+    def _build(self, account_id: str | None, region: str) -> Any:
+        """Create a client whose every HTTP attempt first takes a token from its limiter."""
+        settings = self.settings
+        config = Config(
+            region_name=region,
+            retries={"mode": settings.retry_mode, "total_max_attempts": settings.max_attempts},  # type: ignore[arg-type]
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+            max_pool_connections=settings.max_pool_connections,
+            user_agent_extra="ivs-replicas",
+        )
+        client = self._session_for(account_id).client(
+            SERVICE_NAME, region_name=region, endpoint_url=settings.endpoint_url, config=config
+        )
+        events = client.meta.events
+        events.register("before-call.ivs-realtime.*", self._on_call)
+        events.register(
+            "before-send.ivs-realtime.*",
+            lambda event_name, **_: self._on_attempt(account_id, region, event_name.split(".")[-1]),
+        )
+        events.register(
+            "needs-retry.ivs-realtime.*",
+            lambda response, operation, **_: self._on_response(
+                account_id, region, response, operation
+            ),
+        )
+        return client
+
+    def should_rescan(self, error_code: str | None, attempt: int) -> bool:
+        """Whether a participant whose scan failed with this error gets another whole scan."""
+        return error_code in TRANSIENT_ERROR_CODES and attempt < self.settings.scan_attempts
+
+    def _on_call(self, model: Any, **_: Any) -> None:
+        """Count one API call (before retries)."""
+        self.stats.count(self.stats.calls, model.name)
+
+    def _on_attempt(self, account_id: str | None, region: str, operation: str) -> None:
+        """Pace one HTTP attempt, retries included, by its (account, region, operation) quota."""
+        self.stats.count(self.stats.attempts, operation)
+        waited = self.limiter(account_id, region, operation).acquire()
+        if waited:
+            self.stats.add_wait(waited)
+
+    def _on_response(
+        self, account_id: str | None, region: str, response: Any, operation: Any
+    ) -> None:
+        """Count throttled responses and slow their limiter down."""
+        if response and response[1].get("Error", {}).get("Code") in THROTTLING_ERROR_CODES:
+            self.stats.count(self.stats.throttled, operation.name)
+            self.limiter(account_id, region, operation.name).slow_down()

@@ -1,0 +1,46 @@
+"""Running totals of one extraction, for the run summary."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from ivs_replicas.sources.ivs_realtime.client import CallStats
+from ivs_replicas.sources.ivs_realtime.scan import ScanResult
+from ivs_replicas.sources.ivs_realtime.settings import SCAN_OK
+
+
+@dataclass
+class RunTally:
+    """Participants, pages and replicas seen by one run, plus its API traffic."""
+
+    run_id: str
+    calls: CallStats = field(default_factory=CallStats)
+    participants_ok: int = 0
+    participants_failed: int = 0
+    pages: int = 0
+    replicas: int = 0
+    duplicates_dropped: int = 0
+    discovered: int = 0
+    failures: Counter[str] = field(default_factory=Counter)
+
+    def add(self, result: ScanResult) -> None:
+        """Count one finished scan."""
+        self.pages += result.pages
+        if result.status == SCAN_OK:
+            self.participants_ok += 1
+            self.replicas += len(result.rows)
+            self.duplicates_dropped += result.duplicates
+        else:
+            self.participants_failed += 1
+            self.failures[result.error_code or "Unknown"] += 1
+
+    @property
+    def rescans(self) -> int:
+        """Whole rescans of participants after transient failures."""
+        return self.calls.rescans
+
+    @property
+    def participants(self) -> int:
+        """Participants scanned, ok or failed."""
+        return self.participants_ok + self.participants_failed
