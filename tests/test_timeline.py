@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 import pytest
 from ivs_replicas import warehouse
-from ivs_replicas.sources.ivs_realtime.settings import DEFAULT_DATASET
+from ivs_replicas.settings import DEFAULT_DATASET
 
 STAGE = "arn:aws:ivs:us-east-1:123456789012:stage/source01"
 DEST = "arn:aws:ivs:us-east-1:123456789012:stage/dest0001"

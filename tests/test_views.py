@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ivs_replicas import synthetic_history, warehouse
-from ivs_replicas.sources.ivs_realtime.settings import DEFAULT_DATASET, REPLICAS_TABLE, SCANS_TABLE
+from ivs_replicas.settings import DEFAULT_DATASET
+from ivs_replicas.sources.ivs_realtime.settings import REPLICAS_TABLE, SCANS_TABLE
 
 from . import views_model
 from .views_fixtures import (

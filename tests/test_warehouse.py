@@ -14,7 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 from ivs_replicas import synthetic_history, warehouse
 from ivs_replicas.errors import BadInputError, DatabaseBusyError
-from ivs_replicas.sources.ivs_realtime.settings import DEFAULT_DATASET, REPLICAS_TABLE, SCANS_TABLE
+from ivs_replicas.settings import DEFAULT_DATASET
+from ivs_replicas.sources.ivs_realtime.settings import REPLICAS_TABLE, SCANS_TABLE
 
 from .views_fixtures import DST_Y, active, at, failed, history_database, ok, run_id, stopped
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import duckdb
 from ivs_replicas import warehouse
-from ivs_replicas.sources.ivs_realtime.settings import DEFAULT_DATASET, REPLICAS_TABLE, SCANS_TABLE
+from ivs_replicas.settings import DEFAULT_DATASET
+from ivs_replicas.sources.ivs_realtime.settings import REPLICAS_TABLE, SCANS_TABLE
 
 REGION = "us-east-1"
 ACCOUNT_ID = "111111111111"

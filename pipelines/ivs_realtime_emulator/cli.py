@@ -44,10 +44,10 @@ def name_of(flag: str) -> str:
     return flag.lstrip("-").replace("-", "_")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, prog: str = "python -m ivs_realtime_emulator") -> int:
     """Run the emulator in the foreground until interrupted."""
     parser = argparse.ArgumentParser(
-        prog="python -m ivs_realtime_emulator",
+        prog=prog,
         description="Serve a local Amazon IVS Real-Time endpoint for a scenario.",
     )
     add_arguments(parser)

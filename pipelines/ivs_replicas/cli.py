@@ -10,11 +10,9 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ivs_realtime_emulator import cli as emulator_cli
-
 from ivs_replicas import __version__
-from ivs_replicas.errors import EXIT_FATAL, BadInputError, IvsReplicasError
-from ivs_replicas.sources.ivs_realtime.settings import DEFAULT_DATABASE, DEFAULT_DATASET
+from ivs_replicas.errors import EXIT_FATAL, IvsReplicasError
+from ivs_replicas.settings import DEFAULT_DATABASE, DEFAULT_DATASET
 
 logger = logging.getLogger("ivs_replicas")
 
@@ -22,7 +20,10 @@ logger = logging.getLogger("ivs_replicas")
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, run one command, and return its exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, passed_on = parser.parse_known_args(argv)
+    if passed_on and args.command is not cmd_emulator:
+        parser.error(f"unrecognized arguments: {' '.join(passed_on)}")
+    args.passed_on = passed_on
     configure_logging(args.debug)
     command: Callable[[argparse.Namespace], int] = args.command
     try:
@@ -91,8 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_database_options(export)
     export.set_defaults(command=cmd_export)
 
-    emulator = commands.add_parser("emulator", help="serve the local IVS Real-Time endpoint")
-    emulator_cli.add_arguments(emulator)
+    # The emulator parses its own options, so the product imports it only for this command.
+    emulator = commands.add_parser(
+        "emulator",
+        help="serve the local IVS Real-Time endpoint (options: emulator --help)",
+        add_help=False,
+    )
     emulator.set_defaults(command=cmd_emulator)
     return parser
 
@@ -153,14 +158,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_emulator(args: argparse.Namespace) -> int:
-    """Serve the local endpoint in the foreground."""
-    from ivs_realtime_emulator import FaultsError, ScenarioError, serve
+    """Serve the local endpoint in the foreground, with the emulator's own options."""
+    from ivs_realtime_emulator.cli import main as emulator_main
 
-    try:
-        serve(args.scenario, args.host, args.port, emulator_cli.fault_overrides(args))
-    except (ScenarioError, FaultsError) as error:
-        raise BadInputError(str(error)) from None
-    return 0
+    return emulator_main(args.passed_on, prog="ivs-replicas emulator")
 
 
 if __name__ == "__main__":

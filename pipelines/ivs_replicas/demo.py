@@ -10,7 +10,7 @@ from ivs_realtime_emulator import Emulator, load_demo_scenario
 
 from ivs_replicas import runner, warehouse
 from ivs_replicas.errors import EXIT_OK, BadInputError
-from ivs_replicas.sources.ivs_realtime.settings import DEFAULT_DATASET
+from ivs_replicas.settings import DEFAULT_DATASET
 
 DEMO_KEY_ID = "AKIADEMO0000000000"
 

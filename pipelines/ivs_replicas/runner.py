@@ -24,9 +24,9 @@ from ivs_replicas.errors import (
     IvsReplicasError,
 )
 from ivs_replicas.locking import exclusive_lock
+from ivs_replicas.settings import DEFAULT_DATASET, PIPELINE_NAME
 from ivs_replicas.sources.ivs_realtime import ivs_realtime
 from ivs_replicas.sources.ivs_realtime.config import check_known_keys, wrong_type
-from ivs_replicas.sources.ivs_realtime.settings import DEFAULT_DATASET, PIPELINE_NAME
 from ivs_replicas.sources.ivs_realtime.tally import RunTally
 
 LOADER_FILE_FORMAT: Final = "parquet"

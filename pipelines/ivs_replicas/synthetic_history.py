@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import duckdb
 
-from ivs_replicas.sources.ivs_realtime.settings import DEFAULT_DATASET, REPLICAS_TABLE, SCANS_TABLE
+from ivs_replicas.settings import DEFAULT_DATASET
+from ivs_replicas.sources.ivs_realtime.settings import REPLICAS_TABLE, SCANS_TABLE
 from ivs_replicas.warehouse import create_source_tables, quote_identifier
 
 START_AT = "2025-01-01 00:00:00+00"

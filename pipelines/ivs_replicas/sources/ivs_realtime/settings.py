@@ -16,10 +16,6 @@ DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_READ_TIMEOUT = 15.0
 DEFAULT_WORKERS = 4
 
-DEFAULT_DATASET = "ivs_realtime"
-DEFAULT_DATABASE = "ivs_replicas.duckdb"
-PIPELINE_NAME = "ivs_replicas"
-
 REPLICAS_TABLE = "participant_replicas"
 SCANS_TABLE = "participant_scans"
 
