@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -11,7 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ivs_replicas import __version__
-from ivs_replicas.errors import EXIT_FATAL, IvsReplicasError
+from ivs_replicas.errors import IvsReplicasError
+from ivs_replicas.failures import Interrupted, explain, interruption
 from ivs_replicas.settings import DEFAULT_DATABASE, DEFAULT_DATASET
 
 logger = logging.getLogger("ivs_replicas")
@@ -26,28 +29,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.passed_on = passed_on
     configure_logging(args.debug)
     command: Callable[[argparse.Namespace], int] = args.command
+    previous = signal.signal(signal.SIGTERM, raise_interrupted)
     try:
         return command(args)
-    except IvsReplicasError as error:
-        return fail(error, error.exit_code, args.debug)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except Exception as error:
-        return fail(error, EXIT_FATAL, args.debug)
+    except BrokenPipeError:
+        return quiet_broken_pipe()
+    except BaseException as error:
+        return fail(error, args.debug)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
-def fail(error: BaseException, exit_code: int, debug: bool) -> int:
-    """Print one clear line (the traceback only with --debug) and return the exit code."""
+def raise_interrupted(signum: int, _frame: object) -> None:
+    """Turn SIGTERM into an exception, so it unwinds like Ctrl-C and exits 143."""
+    raise Interrupted(signum)
+
+
+def fail(error: BaseException, debug: bool) -> int:
+    """Print one line that says why (the traceback only with --debug); return the exit code."""
     if debug:
         traceback.print_exception(error)
-    message = str(error) or type(error).__name__
-    if not isinstance(error, IvsReplicasError):
-        message = (
-            f"{type(error).__name__}: {message.splitlines()[0]} (run with --debug for details)"
+    stopped = interruption(error)
+    if stopped is not None:
+        print(
+            f"interrupted by {stopped}: what was loaded stays, the next run resumes",
+            file=sys.stderr,
         )
-    print(f"error: {message}", file=sys.stderr)
-    return exit_code
+        return stopped.exit_code
+    if isinstance(error, SystemExit | GeneratorExit):
+        raise error
+    explained = explain(error)
+    hint = "" if debug or isinstance(error, IvsReplicasError) else " (--debug shows more)"
+    print(f"error: {explained}{hint}", file=sys.stderr)
+    return explained.exit_code
+
+
+def quiet_broken_pipe() -> int:
+    """The reader of our output went away (`report ... | head`): stop quietly."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 0
 
 
 def configure_logging(debug: bool) -> None:
