@@ -9,6 +9,7 @@ from typing import Any
 import dlt
 from harness import credentials
 from ivs_replicas import runner
+from ivs_replicas.pipeline import make_pipeline
 
 STEPS = ("extract", "normalize", "load")
 
@@ -33,22 +34,11 @@ class Outcome:
 
 def run_pipeline(database: Path, url: str, refs: list[dict[str, str]], **options: Any) -> Outcome:
     """`runner.run` against the local endpoint with fake credentials."""
-    captured: list[dlt.Pipeline] = []
-    make_pipeline = runner.make_pipeline
-
-    def capturing(database: Path, dataset: str) -> dlt.Pipeline:
-        """Keep the pipeline so its trace can be read afterwards."""
-        captured.append(make_pipeline(database, dataset))
-        return captured[-1]
-
-    runner.make_pipeline = capturing  # type: ignore[assignment]
-    try:
-        summary = runner.run(
-            database, participants=refs, credentials=credentials(), endpoint_url=url, **options
-        )
-    finally:
-        runner.make_pipeline = make_pipeline  # type: ignore[assignment]
-    return Outcome(summary, step_seconds(captured[0]))
+    summary = runner.run(
+        database, participants=refs, credentials=credentials(), endpoint_url=url, **options
+    )
+    # dlt keeps the last run's trace in the pipeline's working folder.
+    return Outcome(summary, step_seconds(make_pipeline(summary.database, summary.dataset)))
 
 
 def step_seconds(pipeline: dlt.Pipeline) -> dict[str, float]:

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 from ivs_realtime_emulator import Emulator, Faults, generate_scenario
-from ivs_replicas.errors import BadInputError, FatalRunError
+from ivs_replicas.errors import FatalRunError
 from ivs_replicas.sources.ivs_realtime.accounts import parse_accounts
+from ivs_replicas.sources.ivs_realtime.exceptions import InvalidSourceInput
 from moto.server import ThreadedMotoServer
 
 from .helpers import FAKE_KEY_ID, RunFn, loaded_replicas, sorted_rows
@@ -69,5 +70,5 @@ def test_each_account_is_reached_through_its_own_role(
     ids=["short-account", "not-a-role", "unknown-key"],
 )
 def test_bad_accounts_are_named(entry: dict[str, str], named: str) -> None:
-    with pytest.raises(BadInputError, match=named):
+    with pytest.raises(InvalidSourceInput, match=named):
         parse_accounts([entry])

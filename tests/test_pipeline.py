@@ -2,17 +2,38 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import dlt
+import duckdb
 import pytest
+from dlt.common.configuration.specs import AwsCredentials
+from dlt.destinations.impl.duckdb.duck import DuckDbClient
+from dlt.pipeline.exceptions import PipelineStepFailed
 from ivs_realtime_emulator import Emulator, Faults, Scenario, generate_scenario
+from ivs_replicas import warehouse
 from ivs_replicas.errors import DatabaseBusyError
 from ivs_replicas.locking import exclusive_lock
-from ivs_replicas.runner import pipelines_dir_for
+from ivs_replicas.pipeline import DUCKDB_MEMORY_LIMIT, make_pipeline, pipelines_dir_for
+from ivs_replicas.sources.ivs_realtime import RunTally, ivs_realtime
 
-from .helpers import RunFn, loaded_replicas, query, sorted_rows
+from .helpers import (
+    FAKE_KEY_ID,
+    FAKE_SECRET,
+    REPLICA_COLUMNS,
+    RunFn,
+    loaded_replicas,
+    query,
+    sorted_rows,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
 
 StartFn = Callable[..., Emulator]
 
@@ -203,3 +224,179 @@ def test_scenario_equality_holds_for_the_demo(
             scenario.expected_replicas(epoch)
         )
         emulator.advance()
+
+
+def test_keywords_win_over_the_environment(
+    start_emulator: StartFn, run_against: RunFn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emulator = start_emulator(generate_scenario(participants=1, replicas_per_participant=20))
+    monkeypatch.setenv("SOURCES__IVS_REALTIME__PAGE_SIZE", "3")
+    run_against(emulator)
+    assert {params["maxResults"] for _, _, params in emulator.requests} == {3}
+    emulator.reset_stats()
+    run_against(emulator, page_size=7)
+    assert {params["maxResults"] for _, _, params in emulator.requests} == {7}
+
+
+def config_snapshot() -> dict[str, Any]:
+    """What every dlt config provider holds, by provider, plus the environment."""
+    return {
+        "providers": [
+            (provider.name, provider.to_toml() if hasattr(provider, "to_toml") else None)
+            for provider in dlt.config.config_providers
+        ],
+        "environ": dict(os.environ),
+    }
+
+
+def test_a_run_changes_no_global_dlt_config(start_emulator: StartFn, run_against: RunFn) -> None:
+    emulator = start_emulator(generate_scenario(participants=2, replicas_per_participant=3))
+    before = config_snapshot()
+    assert run_against(emulator).exit_code == 0
+    assert config_snapshot() == before
+
+
+def test_the_pipeline_bounds_duckdb_memory_and_keeps_no_loaded_files(
+    start_emulator: StartFn, run_against: RunFn, database: Path
+) -> None:
+    emulator = start_emulator(generate_scenario(participants=2, replicas_per_participant=60))
+    run_against(emulator)
+    run_against(emulator)
+    pipeline = make_pipeline(database.resolve())
+    with pipeline.sql_client() as client:
+        limit = client.execute_sql("select current_setting('memory_limit')")
+    assert limit == [("244.1 MiB",)], f"{DUCKDB_MEMORY_LIMIT} in DuckDB's units"
+    loaded = pipeline.list_completed_load_packages()
+    assert len(loaded) == 2
+    data_files = [
+        path
+        for path in pipelines_dir_for(database.resolve()).rglob("*")
+        if path.suffix in {".parquet", ".gz", ".jsonl"} and "loaded" in path.parts
+    ]
+    assert data_files == []
+
+
+USERS_DATASET = "users_ivs"
+
+
+def users_pipeline(database: Path, tmp_path: Path) -> dlt.Pipeline:
+    """A pipeline as a dlt user writes it, with nothing from this project's factory."""
+    return dlt.pipeline(
+        pipeline_name="users_ivs_pipeline",
+        destination=dlt.destinations.duckdb(str(database)),
+        dataset_name=USERS_DATASET,
+        pipelines_dir=str(tmp_path / "users_pipelines"),
+    )
+
+
+def users_source(emulator: Emulator, tally: RunTally) -> Any:
+    """The source as a dlt user calls it: settings as keywords, credentials as dlt's spec."""
+    return ivs_realtime(
+        participants=emulator.scenario.participant_refs(),
+        credentials=AwsCredentials(
+            aws_access_key_id=FAKE_KEY_ID, aws_secret_access_key=FAKE_SECRET
+        ),
+        endpoint_url=emulator.url,
+        requests_per_second=0,
+        tally=tally,
+    )
+
+
+def current_replicas(database: Path) -> list[dict[str, str]]:
+    """Rows of replicas_current, after applying the views to the user's dataset."""
+    with duckdb.connect(str(database)) as connection:
+        warehouse.apply_views(connection, USERS_DATASET)
+        rows = connection.sql(
+            f"select {', '.join(REPLICA_COLUMNS)} from {USERS_DATASET}.replicas_current"
+        ).fetchall()
+    return sorted_rows([dict(zip(REPLICA_COLUMNS, row, strict=True)) for row in rows])
+
+
+def test_a_users_own_dlt_pipeline_feeds_the_views(
+    start_emulator: StartFn, database: Path, tmp_path: Path
+) -> None:
+    scenario = generate_scenario(participants=4, replicas_per_participant=[0, 3, 51, 2])
+    emulator = start_emulator(scenario)
+    tally = RunTally()
+    users_pipeline(database, tmp_path).run(users_source(emulator, tally))
+    assert current_replicas(database) == sorted_rows(scenario.expected_replicas(0))
+    assert (tally.participants_ok, tally.replicas) == (4, 56)
+    runs = query(
+        database,
+        f"select run_id, count_participants_ok, count_replicas from {USERS_DATASET}.scan_runs",
+    )
+    assert runs == [(tally.run_id, 4, 56)]
+
+
+def test_an_interrupted_load_stays_hidden_in_a_users_pipeline(
+    start_emulator: StartFn, database: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scenario = generate_scenario(
+        participants=5, replicas_per_participant=6, epochs=2, change_rate=0.5
+    )
+    emulator = start_emulator(scenario)
+    pipeline = users_pipeline(database, tmp_path)
+    pipeline.run(users_source(emulator, RunTally()))
+    emulator.advance()
+
+    def interrupted(self: DuckDbClient, load_id: str) -> None:
+        """Every table of the package is loaded; the run stops before `_dlt_loads` says so."""
+        raise RuntimeError("interrupted before the load was recorded")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(DuckDbClient, "complete_load", interrupted)
+        second = RunTally()
+        with pytest.raises(PipelineStepFailed):
+            pipeline.run(users_source(emulator, second))
+    assert loaded_replicas_of(database, second.run_id) == sorted_rows(scenario.expected_replicas(1))
+    assert current_replicas(database) == sorted_rows(scenario.expected_replicas(0))
+    pipeline.load()
+    assert current_replicas(database) == sorted_rows(scenario.expected_replicas(1))
+
+
+def loaded_replicas_of(database: Path, run_id: str) -> list[dict[str, str]]:
+    """Replica rows of one run in the user's table, whether or not their load completed."""
+    rows = query(
+        database,
+        f"select {', '.join(REPLICA_COLUMNS)} from {USERS_DATASET}.participant_replicas "
+        f"where run_id = '{run_id}'",
+    )
+    return sorted_rows([dict(zip(REPLICA_COLUMNS, row, strict=True)) for row in rows])
+
+
+def test_the_dlt_init_style_script_loads_from_config_and_applies_the_views(
+    start_emulator: StartFn, tmp_path: Path
+) -> None:
+    scenario = generate_scenario(participants=3, replicas_per_participant=5)
+    emulator = start_emulator(scenario)
+    (tmp_path / ".dlt").mkdir()
+    participants = ", ".join(
+        f'{{ source_stage_arn = "{ref["source_stage_arn"]}", '
+        f'participant_id = "{ref["participant_id"]}" }}'
+        for ref in scenario.participant_refs()
+    )
+    (tmp_path / ".dlt" / "config.toml").write_text(
+        f"[sources.ivs_realtime]\nparticipants = [{participants}]\nrequests_per_second = 0\n"
+    )
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "pipelines" / "ivs_realtime_pipeline.py")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            **os.environ,
+            "AWS_ENDPOINT_URL_IVS_REALTIME": emulator.url,
+            "RUNTIME__DLTHUB_TELEMETRY": "false",
+        },
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "views applied" in result.stdout
+    database = tmp_path / "ivs_replicas.duckdb"
+    rows = query(
+        database, f"select {', '.join(REPLICA_COLUMNS)} from ivs_realtime.replicas_current"
+    )
+    assert sorted_rows([dict(zip(REPLICA_COLUMNS, row, strict=True)) for row in rows]) == (
+        sorted_rows(scenario.expected_replicas(0))
+    )

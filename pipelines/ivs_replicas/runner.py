@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import inspect
 import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import dlt
 import duckdb
@@ -20,22 +19,18 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from ivs_replicas.errors import (
     EXIT_OK,
     EXIT_PARTIAL,
+    BadInputError,
     FatalRunError,
     IvsReplicasError,
 )
+from ivs_replicas.failures import causes
 from ivs_replicas.locking import exclusive_lock
-from ivs_replicas.settings import DEFAULT_DATASET, PIPELINE_NAME
+from ivs_replicas.pipeline import drop_loaded_files, make_pipeline, pipelines_dir_for
+from ivs_replicas.settings import DEFAULT_DATASET
 from ivs_replicas.sources.ivs_realtime import ivs_realtime
-from ivs_replicas.sources.ivs_realtime.config import check_known_keys, wrong_type
+from ivs_replicas.sources.ivs_realtime.config import wrong_type
+from ivs_replicas.sources.ivs_realtime.exceptions import InvalidSourceInput, IvsRealtimeError
 from ivs_replicas.sources.ivs_realtime.tally import RunTally
-
-LOADER_FILE_FORMAT: Final = "parquet"
-# Views read only rows of completed load packages (_dlt_loads), so an interrupted load stays hidden.
-dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
-# Loaded packages keep no copy of the data: the database holds it.
-dlt.config["load.delete_completed_jobs"] = True
-# DuckDB's default memory limit is 80% of RAM; a bounded one keeps a run's peak memory flat.
-dlt.config["destination.duckdb.credentials.global_config"] = {"memory_limit": "256MB"}
 
 
 @dataclass
@@ -87,32 +82,20 @@ class RunSummary:
         return lines
 
 
-def pipelines_dir_for(database: Path) -> Path:
-    """Where dlt keeps this database's pipeline state and load packages."""
-    return database.parent / f"{database.name}.dlt"
-
-
-def make_pipeline(database: Path, dataset: str) -> dlt.Pipeline:
-    """The dlt pipeline that loads into one DuckDB file."""
-    return dlt.pipeline(
-        pipeline_name=PIPELINE_NAME,
-        destination=dlt.destinations.duckdb(str(database)),
-        dataset_name=dataset,
-        pipelines_dir=str(pipelines_dir_for(database)),
-    )
-
-
 def run(
     database: Path,
     dataset: str = DEFAULT_DATASET,
     participants_file: str | None = None,
-    **source_options: Any,
+    **settings: Any,
 ) -> RunSummary:
-    """Scan every participant once and load the snapshot; the caller maps the summary to an exit."""
+    """Scan every participant once and load the snapshot; the caller maps the summary to an exit.
+
+    `settings` are the source's (`page_size=25`, ...); they win over config files and env.
+    """
     started = time.monotonic()
     database = database.resolve()
-    source = build_source(participants_file, source_options)
-    tally: RunTally = source.resources["participant_scans"].tally
+    tally = RunTally()
+    source = build_source(tally, participants_file, settings)
     with exclusive_lock(pipelines_dir_for(database) / "run.lock", f"a run on {database.name}"):
         pipeline = make_pipeline(database, dataset)
         resumed = resume_pending(pipeline)
@@ -122,17 +105,14 @@ def run(
     return RunSummary(database, dataset, tally, time.monotonic() - started, resumed, views)
 
 
-def build_source(participants_file: str | None, options: dict[str, Any]) -> Any:
-    """The configured source, with config problems turned into errors a user can act on."""
+def build_source(tally: RunTally, participants_file: str | None, settings: dict[str, Any]) -> Any:
+    """The configured source counting into `tally`, its config problems made errors to act on."""
     if participants_file:
-        options["participants_file"] = participants_file
-    known = inspect.signature(ivs_realtime).parameters
-    for provider in (dlt.config, dlt.secrets):
-        check_known_keys(provider.get("sources.ivs_realtime", dict), known)
+        settings["participants_file"] = participants_file
     try:
-        return ivs_realtime(**options)
+        return ivs_realtime(tally=tally, **settings)
     except ConfigValueCannotBeCoercedException as error:
-        raise wrong_type(error.field_name, error.field_value, error.hint) from None
+        raise exit_error(wrong_type(error)) from None
     except ConfigFieldMissingException as error:
         if "credentials" in str(error):
             raise FatalRunError(
@@ -141,7 +121,7 @@ def build_source(participants_file: str | None, options: dict[str, Any]) -> Any:
             ) from None
         raise
     except Exception as error:
-        raise unwrap(error) from error
+        raise exit_error(error) from error
 
 
 def resume_pending(pipeline: dlt.Pipeline) -> list[str]:
@@ -154,9 +134,9 @@ def resume_pending(pipeline: dlt.Pipeline) -> list[str]:
     )
     try:
         pipeline.normalize()
-        pipeline.load()
+        drop_loaded_files(pipeline, pipeline.load())
     except PipelineStepFailed as error:
-        raise unwrap(error) from error
+        raise exit_error(error) from error
     return pending
 
 
@@ -177,11 +157,12 @@ def settle_interrupted_normalize(working_dir: Path) -> None:
 
 
 def load(pipeline: dlt.Pipeline, source: Any) -> None:
-    """Extract, normalize and load one run's packages."""
+    """Extract, normalize and load one run's packages; the database keeps the only copy."""
     try:
-        pipeline.run(source, loader_file_format=LOADER_FILE_FORMAT)
+        info = pipeline.run(source)
     except PipelineStepFailed as error:
-        raise unwrap(error) from error
+        raise exit_error(error) from error
+    drop_loaded_files(pipeline, info)
 
 
 def check_not_fatal(tally: RunTally) -> None:
@@ -202,11 +183,16 @@ def apply_views(database: Path, dataset: str) -> list[str]:
         return warehouse.apply_views(connection, dataset)
 
 
-def unwrap(error: BaseException) -> BaseException:
-    """The project's own error inside dlt's wrappers, when there is one."""
-    current: BaseException | None = error
-    while current is not None:
-        if isinstance(current, IvsReplicasError):
-            return current
-        current = current.__cause__ or current.__context__
+def exit_error(error: BaseException) -> BaseException:
+    """The error with an exit code that `error` stands for, looking inside dlt's wrappers.
+
+    The source's own errors become the command line's: bad input exits 2, the rest 1.
+    """
+    for cause in causes(error):
+        if isinstance(cause, IvsReplicasError):
+            return cause
+        if isinstance(cause, InvalidSourceInput):
+            return BadInputError(cause.message, cause.problems)
+        if isinstance(cause, IvsRealtimeError):
+            return FatalRunError(str(cause))
     return error

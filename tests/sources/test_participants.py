@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from ivs_replicas.errors import BadInputError
+from ivs_replicas.sources.ivs_realtime.exceptions import InvalidSourceInput
 from ivs_replicas.sources.ivs_realtime.participants import (
     Participant,
     read_participants_file,
@@ -69,7 +69,7 @@ def test_json_lines_file(tmp_path: Path) -> None:
 def test_bad_csv_entries_are_named(tmp_path: Path, content: str, named: str) -> None:
     path = tmp_path / "p.csv"
     path.write_text(content)
-    with pytest.raises(BadInputError, match=named):
+    with pytest.raises(InvalidSourceInput, match=named):
         read_participants_file(path)
 
 
@@ -81,16 +81,16 @@ def test_every_bad_line_is_reported_not_just_the_first(tmp_path: Path) -> None:
         + json.dumps({"source_stage_arn": STAGE, "participant_id": "ok"})
         + "\n[1]\n"
     )
-    with pytest.raises(BadInputError) as caught:
+    with pytest.raises(InvalidSourceInput) as caught:
         read_participants_file(path)
     assert [problem.split(":")[1] for problem in caught.value.problems] == ["2", "4"]
     path.write_text(json.dumps({"source_stage_arn": "nope", "participant_id": "a"}) + "\n")
-    with pytest.raises(BadInputError, match=r"p.jsonl:1: source_stage_arn 'nope'"):
+    with pytest.raises(InvalidSourceInput, match=r"p.jsonl:1: source_stage_arn 'nope'"):
         read_participants_file(path)
 
 
 def test_unreadable_file_is_bad_input(tmp_path: Path) -> None:
-    with pytest.raises(BadInputError, match="cannot read participants file"):
+    with pytest.raises(InvalidSourceInput, match="cannot read participants file"):
         read_participants_file(tmp_path / "missing.csv")
 
 
@@ -110,10 +110,10 @@ def test_same_participant_id_on_two_stages_are_two_participants() -> None:
 
 def test_config_entries_are_named_by_index() -> None:
     entries = [{"source_stage_arn": STAGE, "participant_id": "ok"}, {"participant_id": "x"}]
-    with pytest.raises(BadInputError, match=r"participants\[1\]: missing 'source_stage_arn'"):
+    with pytest.raises(InvalidSourceInput, match=r"participants\[1\]: missing 'source_stage_arn'"):
         resolve_participants(entries, None)
 
 
 def test_no_participants_anywhere_is_bad_input() -> None:
-    with pytest.raises(BadInputError, match="no participants configured"):
+    with pytest.raises(InvalidSourceInput, match="no participants configured"):
         resolve_participants(None, None)

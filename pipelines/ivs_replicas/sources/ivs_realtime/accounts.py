@@ -13,7 +13,8 @@ import boto3
 import botocore.session
 from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
 
-from ivs_replicas.errors import BadInputError
+from ivs_replicas.sources.ivs_realtime.exceptions import InvalidSourceInput
+from ivs_replicas.sources.ivs_realtime.settings import SECTION
 
 ROLE_SESSION_NAME = "ivs-replicas"
 STS_REGION = "us-east-1"
@@ -37,7 +38,7 @@ def parse_accounts(entries: Sequence[Mapping[str, Any]] | None) -> dict[str, Acc
     accounts: dict[str, Account] = {}
     problems: list[str] = []
     for index, entry in enumerate(entries or []):
-        where = f"[sources.ivs_realtime] accounts[{index}]"
+        where = f"{SECTION} accounts[{index}]"
         if not isinstance(entry, Mapping):
             problems.append(f"{where}: expected a table")
             continue
@@ -52,7 +53,7 @@ def parse_accounts(entries: Sequence[Mapping[str, Any]] | None) -> dict[str, Acc
             account_id, role_arn, entry.get("external_id"), entry.get("profile_name")
         )
     if problems:
-        raise BadInputError("bad accounts in [sources.ivs_realtime]", problems)
+        raise InvalidSourceInput(f"bad accounts in {SECTION}", problems)
     return accounts
 
 

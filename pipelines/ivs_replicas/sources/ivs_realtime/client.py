@@ -7,12 +7,15 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 
 from ivs_replicas.sources.ivs_realtime.settings import SERVICE_NAME
+
+if TYPE_CHECKING:
+    from ivs_replicas.sources.ivs_realtime.config import IvsRealtimeConfiguration
 
 # Error codes worth scanning a participant again for, once botocore's own retries gave up.
 TRANSIENT_ERROR_CODES = frozenset(
@@ -109,29 +112,18 @@ class CallStats:
         return sum(self.attempts.values()) - sum(self.calls.values())
 
 
-@dataclass(frozen=True)
-class ClientSettings:
-    """How clients connect, retry and pace themselves."""
-
-    endpoint_url: str | None = None
-    requests_per_second: float = 5.0
-    max_attempts: int = 8
-    retry_mode: str = "standard"
-    connect_timeout: float = 5.0
-    read_timeout: float = 15.0
-    max_pool_connections: int = 10
-    scan_attempts: int = 3
-
-
 class ApiClients:
     """Builds and caches one boto3 client per (account, region), each paced by its own limiters."""
 
     def __init__(
-        self, session_for: Callable[[str | None], boto3.Session], settings: ClientSettings
+        self,
+        session_for: Callable[[str | None], boto3.Session],
+        config: IvsRealtimeConfiguration,
+        stats: CallStats,
     ) -> None:
         self._session_for = session_for
-        self.settings = settings
-        self.stats = CallStats()
+        self.config = config
+        self.stats = stats
         self._clients: dict[tuple[str | None, str], Any] = {}
         self._limiters: dict[tuple[str | None, str, str], RateLimiter] = {}
         self._lock = threading.Lock()
@@ -150,22 +142,26 @@ class ApiClients:
         with self._lock:
             if key not in self._limiters:
                 # No client burst: the service's own burst stays as slack for network jitter.
-                self._limiters[key] = RateLimiter(self.settings.requests_per_second, burst=1.0)
+                self._limiters[key] = RateLimiter(self.config.requests_per_second, burst=1.0)
             return self._limiters[key]
 
     def _build(self, account_id: str | None, region: str) -> Any:
         """Create a client whose every HTTP attempt first takes a token from its limiter."""
-        settings = self.settings
-        config = Config(
+        settings = self.config
+        botocore_config = Config(
             region_name=region,
-            retries={"mode": settings.retry_mode, "total_max_attempts": settings.max_attempts},  # type: ignore[arg-type]
+            retries={"mode": settings.retry_mode, "total_max_attempts": settings.max_attempts},
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
-            max_pool_connections=settings.max_pool_connections,
+            # Every worker of the (account, region) holds a connection, with room for retries.
+            max_pool_connections=max(10, settings.workers_per_region * 2),
             user_agent_extra="ivs-replicas",
         )
         client = self._session_for(account_id).client(
-            SERVICE_NAME, region_name=region, endpoint_url=settings.endpoint_url, config=config
+            SERVICE_NAME,
+            region_name=region,
+            endpoint_url=settings.endpoint_url,
+            config=botocore_config,
         )
         events = client.meta.events
         events.register("before-call.ivs-realtime.*", self._on_call)
@@ -183,7 +179,7 @@ class ApiClients:
 
     def should_rescan(self, error_code: str | None, attempt: int) -> bool:
         """Whether a participant whose scan failed with this error gets another whole scan."""
-        return error_code in TRANSIENT_ERROR_CODES and attempt < self.settings.scan_attempts
+        return error_code in TRANSIENT_ERROR_CODES and attempt < self.config.scan_attempts
 
     def _on_call(self, model: Any, **_: Any) -> None:
         """Count one API call (before retries)."""

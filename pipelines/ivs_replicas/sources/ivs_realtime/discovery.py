@@ -7,13 +7,16 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ivs_replicas.sources.ivs_realtime.paging import iterate_pages
 from ivs_replicas.sources.ivs_realtime.participants import Participant, stage_region
 from ivs_replicas.sources.ivs_realtime.scan import utc_now
+
+if TYPE_CHECKING:
+    from ivs_replicas.sources.ivs_realtime.config import IvsRealtimeConfiguration
 
 logger = logging.getLogger(__name__)
 
@@ -26,12 +29,26 @@ ClientFor = Callable[[str | None, str], Any]
 class DiscoveryScope:
     """Which stages discovery looks at, and how far back it looks on a first run."""
 
-    regions: tuple[str, ...] = ()
-    stage_arns: tuple[str, ...] = ()
-    stage_tags: Mapping[str, str] = field(default_factory=dict)
-    accounts: tuple[str | None, ...] = (None,)
-    lookback: timedelta = timedelta(hours=24)
-    max_pages: int = 10_000
+    regions: tuple[str, ...]
+    stage_arns: tuple[str, ...]
+    stage_tags: Mapping[str, str]
+    accounts: tuple[str | None, ...]
+    lookback: timedelta
+    max_pages: int
+
+    @classmethod
+    def from_config(
+        cls, config: IvsRealtimeConfiguration, accounts: tuple[str | None, ...]
+    ) -> DiscoveryScope:
+        """The scope the discovery settings describe, over the given accounts."""
+        return cls(
+            regions=tuple(config.discovery_regions or ()),
+            stage_arns=tuple(config.discovery_stage_arns or ()),
+            stage_tags=dict(config.discovery_stage_tags or {}),
+            accounts=accounts,
+            lookback=timedelta(hours=config.session_lookback_hours),
+            max_pages=config.max_pages,
+        )
 
 
 @dataclass

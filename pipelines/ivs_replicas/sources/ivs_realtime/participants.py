@@ -15,8 +15,12 @@ from typing import Any
 import boto3
 import botocore.session
 
-from ivs_replicas.errors import BadInputError
-from ivs_replicas.sources.ivs_realtime.settings import LIST_REPLICAS_OPERATION, SERVICE_NAME
+from ivs_replicas.sources.ivs_realtime.exceptions import InvalidSourceInput
+from ivs_replicas.sources.ivs_realtime.settings import (
+    LIST_REPLICAS_OPERATION,
+    SECTION,
+    SERVICE_NAME,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -122,9 +126,9 @@ def validate(entries: Iterable[tuple[str, Mapping[str, Any]]], source: str) -> l
         seen.add(participant)
         participants.append(participant)
     if problems:
-        raise BadInputError(f"{len(problems)} bad participant entries in {source}", problems)
+        raise InvalidSourceInput(f"{len(problems)} bad participant entries in {source}", problems)
     if not participants:
-        raise BadInputError(f"no participants in {source}: add at least one")
+        raise InvalidSourceInput(f"no participants in {source}: add at least one")
     return participants
 
 
@@ -134,9 +138,9 @@ def read_participants_file(path: str | Path) -> list[Participant]:
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise BadInputError(f"cannot read participants file {file}: {error}") from error
+        raise InvalidSourceInput(f"cannot read participants file {file}: {error}") from error
     if not text.strip():
-        raise BadInputError(f"participants file {file} is empty")
+        raise InvalidSourceInput(f"participants file {file} is empty")
     first_line = text.lstrip().splitlines()[0]
     entries = _json_lines(text, file) if first_line.startswith("{") else _csv_rows(text, file)
     return validate(entries, str(file))
@@ -159,7 +163,7 @@ def _json_lines(text: str, file: Path) -> Iterator[tuple[str, Mapping[str, Any]]
             continue
         entries.append((f"{file}:{number}", entry))
     if problems:
-        raise BadInputError(f"{len(problems)} bad participant entries in {file}", problems)
+        raise InvalidSourceInput(f"{len(problems)} bad participant entries in {file}", problems)
     return iter(entries)
 
 
@@ -168,7 +172,7 @@ def _csv_rows(text: str, file: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
     reader = csv.DictReader(text.splitlines())
     missing = [field for field in FIELDS if field not in (reader.fieldnames or [])]
     if missing:
-        raise BadInputError(
+        raise InvalidSourceInput(
             f"{file}:1: CSV header must include {','.join(FIELDS)} (missing {', '.join(missing)})"
         )
     for row in reader:
@@ -186,17 +190,17 @@ def resolve_participants(
     if participants_file:
         return read_participants_file(participants_file)
     if not configured:
-        raise BadInputError(
+        raise InvalidSourceInput(
             "no participants configured: set participants or participants_file in "
-            "[sources.ivs_realtime] of .dlt/config.toml, or pass --participants FILE"
+            f"{SECTION} of .dlt/config.toml, or pass --participants FILE"
         )
     if not isinstance(configured, Sequence) or isinstance(configured, str):
-        raise BadInputError("[sources.ivs_realtime] participants must be a list of tables")
+        raise InvalidSourceInput(f"{SECTION} participants must be a list of tables")
     entries = (
         (
-            f"[sources.ivs_realtime] participants[{index}]",
+            f"{SECTION} participants[{index}]",
             entry if isinstance(entry, Mapping) else {},
         )
         for index, entry in enumerate(configured)
     )
-    return validate(entries, "[sources.ivs_realtime] participants")
+    return validate(entries, f"{SECTION} participants")

@@ -1,20 +1,22 @@
-"""Constants of the IVS Real-Time source: service, paging, quotas, table names and columns."""
+"""Constants of the IVS Real-Time source: service, paging, table names and columns.
+
+The settings a user can change, with their defaults, are the fields of
+`IvsRealtimeConfiguration` in config.py.
+"""
 
 from typing import Final
+
+SOURCE_NAME: Final = "ivs_realtime"
+SECTION: Final = f"[sources.{SOURCE_NAME}]"
+"""How messages name the source's config section."""
+ENV_PREFIX: Final = f"SOURCES__{SOURCE_NAME.upper()}__"
+"""Environment variables under this prefix set the source's settings."""
 
 SERVICE_NAME: Final = "ivs-realtime"
 LIST_REPLICAS_OPERATION = "ListParticipantReplicas"
 
 MAX_PAGE_SIZE = 50
-DEFAULT_PAGE_SIZE = 50
-DEFAULT_MAX_PAGES = 10_000
-
-DEFAULT_REQUESTS_PER_SECOND = 5.0
-DEFAULT_MAX_ATTEMPTS = 8
-DEFAULT_RETRY_MODE = "standard"
-DEFAULT_CONNECT_TIMEOUT = 5.0
-DEFAULT_READ_TIMEOUT = 15.0
-DEFAULT_WORKERS = 4
+RETRY_MODES = ("standard", "adaptive")
 
 REPLICAS_TABLE = "participant_replicas"
 SCANS_TABLE = "participant_scans"
@@ -29,6 +31,3 @@ REPLICA_KEY = (
     "destination_stage_arn",
     "destination_session_id",
 )
-DEFAULT_BATCH_ROWS = 5_000
-DEFAULT_SCAN_ATTEMPTS = 3
-DEFAULT_LOOKBACK_HOURS = 24.0

@@ -1,20 +1,31 @@
-"""Running totals of one extraction, for the run summary."""
+"""Running totals of one extraction, for the run summary; each tally is one run, with its id."""
 
 from __future__ import annotations
 
+import secrets
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from ivs_replicas.sources.ivs_realtime.client import CallStats
 from ivs_replicas.sources.ivs_realtime.scan import ScanResult
 from ivs_replicas.sources.ivs_realtime.settings import SCAN_OK
 
 
+def new_run_id() -> str:
+    """A run id that sorts by start time: UTC timestamp plus a random suffix."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{secrets.token_hex(3)}"
+
+
 @dataclass
 class RunTally:
-    """Participants, pages and replicas seen by one run, plus its API traffic."""
+    """Participants, pages and replicas seen by one run, plus its API traffic.
 
-    run_id: str
+    The run id is generated with the tally, never read from config, so two runs cannot share
+    one. Pass a tally to `ivs_realtime(tally=...)` to read it once the pipeline has run.
+    """
+
+    run_id: str = field(default_factory=new_run_id)
     calls: CallStats = field(default_factory=CallStats)
     participants_ok: int = 0
     participants_failed: int = 0
