@@ -32,6 +32,7 @@ from .helpers import (
     query,
     sorted_rows,
 )
+from .sources.support import config_snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -236,17 +237,6 @@ def test_keywords_win_over_the_environment(
     emulator.reset_stats()
     run_against(emulator, page_size=7)
     assert {params["maxResults"] for _, _, params in emulator.requests} == {7}
-
-
-def config_snapshot() -> dict[str, Any]:
-    """What every dlt config provider holds, by provider, plus the environment."""
-    return {
-        "providers": [
-            (provider.name, provider.to_toml() if hasattr(provider, "to_toml") else None)
-            for provider in dlt.config.config_providers
-        ],
-        "environ": dict(os.environ),
-    }
 
 
 def test_a_run_changes_no_global_dlt_config(start_emulator: StartFn, run_against: RunFn) -> None:

@@ -14,24 +14,14 @@ SOURCE = PACKAGE / "sources" / "ivs_realtime"
 # Imports every module of the package in a fresh interpreter and prints what changed in dlt's
 # config providers and the environment; nothing is the only right answer.
 IMPORT_EVERYTHING = """
-import importlib, os, pkgutil
-import dlt
+import importlib, pkgutil
 import ivs_replicas
+from tests.sources.support import config_snapshot
 
-
-def snapshot():
-    providers = [
-        (p.name, p.to_toml() if hasattr(p, "to_toml") else None)
-        for p in dlt.config.config_providers
-    ]
-    return providers, dict(os.environ)
-
-
-before = snapshot()
+before = config_snapshot()
 for module in pkgutil.walk_packages(ivs_replicas.__path__, "ivs_replicas."):
     importlib.import_module(module.name)
-after = snapshot()
-print("changed" if after != before else "unchanged")
+print("changed" if config_snapshot() != before else "unchanged")
 """
 
 
@@ -70,6 +60,7 @@ def test_no_module_writes_dlt_config() -> None:
 def test_importing_every_module_leaves_dlt_config_and_environment_unchanged() -> None:
     result = subprocess.run(
         [sys.executable, "-c", IMPORT_EVERYTHING],
+        cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=120,
