@@ -30,6 +30,7 @@ def sts_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     server.stop()
 
 
+@pytest.mark.slow
 def test_each_account_is_reached_through_its_own_role(
     start_emulator: StartFn, run_against: RunFn, database: Path, sts_endpoint: str
 ) -> None:

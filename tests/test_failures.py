@@ -95,6 +95,7 @@ def test_a_text_file_as_database_exits_2_saying_so(
     assert "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_report_into_a_closed_pipe_exits_quietly(tmp_path: Path) -> None:
     database = tmp_path / "replicas.duckdb"
     with duckdb.connect(str(database)) as connection:

@@ -212,6 +212,7 @@ def test_a_second_concurrent_run_is_refused(
     assert run_against(emulator).exit_code == 0
 
 
+@pytest.mark.slow
 def test_scenario_equality_holds_for_the_demo(
     start_emulator: StartFn, run_against: RunFn, database: Path
 ) -> None:

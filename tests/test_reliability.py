@@ -51,6 +51,7 @@ def assert_exact_or_failed(database: Path, emulator: Emulator, run_id: str) -> t
     return len(ok), len(failed)
 
 
+@pytest.mark.slow
 def test_client_limiter_keeps_a_steady_run_under_the_quota(
     start_emulator: StartFn, run_against: RunFn, database: Path
 ) -> None:
@@ -61,6 +62,7 @@ def test_client_limiter_keeps_a_steady_run_under_the_quota(
     assert assert_exact_or_failed(database, emulator, summary.tally.run_id) == (24, 0)
 
 
+@pytest.mark.slow
 def test_throttling_is_retried_until_every_participant_loads(
     start_emulator: StartFn, run_against: RunFn, database: Path, no_backoff: None
 ) -> None:
@@ -159,6 +161,7 @@ def test_every_participant_denied_is_fatal_but_recorded(
     ) == [("failed", 4)]
 
 
+@pytest.mark.slow
 def test_chaos_three_regions_quota_and_every_fault(
     start_emulator: StartFn, run_against: RunFn, database: Path
 ) -> None:

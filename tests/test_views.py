@@ -863,6 +863,7 @@ MODEL = {
 }
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(history=histories(), copies=st.integers(1, 2))
 def test_views_match_the_reference_semantics(history: list[Scan], copies: int) -> None:
