@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 from ivs_realtime_emulator import Emulator, Faults, Scenario, generate_scenario
-from ivs_replicas.runner import pipelines_dir_for
+from ivs_replicas.settings import DEFAULT_DATASET
+from ivs_replicas.storage import DuckDbFile
 
 from .helpers import FAKE_KEY_ID, REPLICA_COLUMNS, query, sorted_rows
 
@@ -116,7 +117,7 @@ def test_a_concurrent_second_run_exits_4_naming_the_holder(
     emulator = start_emulator(scenario, Faults(latency_ms=400))
     write_participants(scenario, tmp_path / "participants.csv")
     first = start_run(emulator, tmp_path, SOURCES__IVS_REALTIME__WORKERS_PER_REGION="1")
-    lock = pipelines_dir_for(tmp_path / "replicas.duckdb") / "run.lock"
+    lock = DuckDbFile(tmp_path / "replicas.duckdb").lock_path
     deadline = time.monotonic() + 60
     while emulator.stats.snapshot()["total_requests"] == 0 and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -135,7 +136,8 @@ def test_a_concurrent_second_run_exits_4_naming_the_holder(
 
 def package_dir(tmp_path: Path, stage: str) -> Path:
     """A folder of dlt's pipeline working directory."""
-    return pipelines_dir_for(tmp_path / "replicas.duckdb") / "ivs_replicas" / stage
+    store = DuckDbFile(tmp_path / "replicas.duckdb")
+    return store.pipelines_dir(DEFAULT_DATASET) / "ivs_replicas" / stage
 
 
 def has_package(folder: Path) -> bool:

@@ -20,8 +20,10 @@ from ivs_realtime_emulator import Emulator, Faults, Scenario, generate_scenario
 from ivs_replicas import warehouse
 from ivs_replicas.errors import DatabaseBusyError
 from ivs_replicas.locking import exclusive_lock
-from ivs_replicas.pipeline import DUCKDB_MEMORY_LIMIT, make_pipeline, pipelines_dir_for
+from ivs_replicas.pipeline import DUCKDB_MEMORY_LIMIT, make_pipeline
+from ivs_replicas.settings import DEFAULT_DATASET
 from ivs_replicas.sources.ivs_realtime import RunTally, ivs_realtime
+from ivs_replicas.storage import DuckDbFile
 
 from .helpers import (
     FAKE_KEY_ID,
@@ -206,7 +208,7 @@ def test_a_second_concurrent_run_is_refused(
     start_emulator: StartFn, run_against: RunFn, database: Path
 ) -> None:
     emulator = start_emulator(generate_scenario(participants=1, replicas_per_participant=1))
-    lock = pipelines_dir_for(database.resolve()) / "run.lock"
+    lock = DuckDbFile(database.resolve()).lock_path
     with exclusive_lock(lock, "test holder"), pytest.raises(DatabaseBusyError, match="pid"):
         run_against(emulator)
     assert run_against(emulator).exit_code == 0
@@ -253,7 +255,10 @@ def test_the_pipeline_bounds_duckdb_memory_and_keeps_no_loaded_files(
     emulator = start_emulator(generate_scenario(participants=2, replicas_per_participant=60))
     run_against(emulator)
     run_against(emulator)
-    pipeline = make_pipeline(database.resolve())
+    store = DuckDbFile(database.resolve())
+    pipeline = make_pipeline(
+        store.destination(), DEFAULT_DATASET, store.pipelines_dir(DEFAULT_DATASET)
+    )
     with pipeline.sql_client() as client:
         limit = client.execute_sql("select current_setting('memory_limit')")
     assert limit == [("244.1 MiB",)], f"{DUCKDB_MEMORY_LIMIT} in DuckDB's units"
@@ -261,7 +266,7 @@ def test_the_pipeline_bounds_duckdb_memory_and_keeps_no_loaded_files(
     assert len(loaded) == 2
     data_files = [
         path
-        for path in pipelines_dir_for(database.resolve()).rglob("*")
+        for path in store.work_dir.rglob("*")
         if path.suffix in {".parquet", ".gz", ".jsonl"} and "loaded" in path.parts
     ]
     assert data_files == []

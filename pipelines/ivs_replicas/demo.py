@@ -11,6 +11,7 @@ from ivs_realtime_emulator import Emulator, load_demo_scenario
 from ivs_replicas import runner, warehouse
 from ivs_replicas.errors import EXIT_OK, BadInputError
 from ivs_replicas.settings import DEFAULT_DATASET
+from ivs_replicas.storage import DuckDbFile
 
 DEMO_KEY_ID = "AKIADEMO0000000000"
 
@@ -45,7 +46,7 @@ def run_demo(database: Path, runs: int | None = None) -> int:
 
 def reset_demo_database(database: Path) -> None:
     """Start from an empty demo database; never remove a database the demo did not make."""
-    pipelines_dir = runner.pipelines_dir_for(database.resolve())
+    pipelines_dir = DuckDbFile(database.resolve()).work_dir
     if database.exists() and not pipelines_dir.exists():
         raise BadInputError(f"{database} exists and was not made by the demo: choose another --db")
     database.unlink(missing_ok=True)

@@ -1,4 +1,4 @@
-"""The dlt pipeline that loads the source into one DuckDB file, its state kept beside the file.
+"""The dlt pipeline that loads the source, into one DuckDB file by default.
 
 Everything it sets is scoped to the pipeline it returns: nothing here writes `dlt.config`.
 """
@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import dlt
+from dlt.common.destination import Destination
 from dlt.common.pipeline import LoadInfo
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
@@ -20,20 +21,32 @@ DUCKDB_MEMORY_LIMIT: Final = "256MB"
 
 
 def pipelines_dir_for(database: Path) -> Path:
-    """Where dlt keeps this database's pipeline state and load packages."""
+    """Where dlt keeps the state of a pipeline loading straight into one DuckDB file."""
     return database.parent / f"{database.name}.dlt"
 
 
-def make_pipeline(database: Path, dataset: str = DEFAULT_DATASET) -> dlt.Pipeline:
-    """The dlt pipeline that loads into one DuckDB file, with its memory bounded."""
+def duckdb_destination(database: Path) -> Destination[Any, Any]:
+    """dlt's DuckDB destination on one file, with its memory bounded."""
     credentials = DuckDbCredentials(
         str(database), global_config={"memory_limit": DUCKDB_MEMORY_LIMIT}
     )
+    return dlt.destinations.duckdb(credentials)
+
+
+def make_pipeline(
+    destination: Path | Destination[Any, Any],
+    dataset: str = DEFAULT_DATASET,
+    pipelines_dir: Path | None = None,
+) -> dlt.Pipeline:
+    """The dlt pipeline the views expect; a path stands for one DuckDB file, state beside it."""
+    if isinstance(destination, Path):
+        pipelines_dir = pipelines_dir or pipelines_dir_for(destination)
+        destination = duckdb_destination(destination)
     return dlt.pipeline(
         pipeline_name=PIPELINE_NAME,
-        destination=dlt.destinations.duckdb(credentials),
+        destination=destination,
         dataset_name=dataset,
-        pipelines_dir=str(pipelines_dir_for(database)),
+        pipelines_dir=str(pipelines_dir) if pipelines_dir else None,  # type: ignore[arg-type]
     )
 
 

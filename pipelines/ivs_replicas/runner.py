@@ -1,4 +1,4 @@
-"""One scheduled run: lock, resume interrupted work, extract, load, apply views, summarise."""
+"""One scheduled run: lock, resume, extract, load, apply views, publish to analysts, summarise."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import dlt
-import duckdb
 from dlt.common.configuration.exceptions import (
     ConfigFieldMissingException,
     ConfigValueCannotBeCoercedException,
@@ -25,24 +24,26 @@ from ivs_replicas.errors import (
 )
 from ivs_replicas.failures import causes
 from ivs_replicas.locking import exclusive_lock
-from ivs_replicas.pipeline import drop_loaded_files, make_pipeline, pipelines_dir_for
+from ivs_replicas.pipeline import drop_loaded_files, make_pipeline
 from ivs_replicas.settings import DEFAULT_DATASET
 from ivs_replicas.sources.ivs_realtime import ivs_realtime
 from ivs_replicas.sources.ivs_realtime.config import wrong_type
 from ivs_replicas.sources.ivs_realtime.exceptions import InvalidSourceInput, IvsRealtimeError
 from ivs_replicas.sources.ivs_realtime.tally import RunTally
+from ivs_replicas.storage import DuckDbFile, Published, Storage, check_dataset_name
 
 
 @dataclass
 class RunSummary:
     """What one run did, for the one-screen summary and the exit code."""
 
-    database: Path
+    database: str
     dataset: str
     tally: RunTally
     elapsed_seconds: float
     resumed_packages: list[str] = field(default_factory=list)
     views: list[str] = field(default_factory=list)
+    published: Published | None = None
 
     @property
     def exit_code(self) -> int:
@@ -72,6 +73,11 @@ class RunSummary:
             f"  loaded into   {self.database} (dataset {self.dataset}), "
             f"{len(self.views)} views applied",
         ]
+        if self.published:
+            lines.append(
+                f"  published     {self.published.bytes / 1e6:,.1f} MB for analysts "
+                f"in {self.published.seconds:.1f}s"
+            )
         if self.resumed_packages:
             lines.append(
                 f"  resumed       {len(self.resumed_packages)} interrupted load package(s)"
@@ -83,26 +89,32 @@ class RunSummary:
 
 
 def run(
-    database: Path,
+    storage: Storage | Path,
     dataset: str = DEFAULT_DATASET,
     participants_file: str | None = None,
     **settings: Any,
 ) -> RunSummary:
     """Scan every participant once and load the snapshot; the caller maps the summary to an exit.
 
-    `settings` are the source's (`page_size=25`, ...); they win over config files and env.
+    A path as `storage` means one DuckDB file for analysts. `settings` are the source's
+    (`page_size=25`, ...); they win over config files and env.
     """
     started = time.monotonic()
-    database = database.resolve()
+    storage = DuckDbFile(storage.resolve()) if isinstance(storage, Path) else storage
+    dataset = check_dataset_name(dataset, storage)
     tally = RunTally()
     source = build_source(tally, participants_file, settings)
-    with exclusive_lock(pipelines_dir_for(database) / "run.lock", f"a run on {database.name}"):
-        pipeline = make_pipeline(database, dataset)
+    storage.prepare()
+    with exclusive_lock(storage.lock_path, f"a run into {storage.describe()}"):
+        pipeline = make_pipeline(storage.destination(), dataset, storage.pipelines_dir(dataset))
         resumed = resume_pending(pipeline)
         load(pipeline, source)
         check_not_fatal(tally)
-        views = apply_views(database, dataset)
-    return RunSummary(database, dataset, tally, time.monotonic() - started, resumed, views)
+        views = apply_views(storage, dataset)
+        published = storage.publish()
+    return RunSummary(
+        storage.describe(), dataset, tally, time.monotonic() - started, resumed, views, published
+    )
 
 
 def build_source(tally: RunTally, participants_file: str | None, settings: dict[str, Any]) -> Any:
@@ -175,11 +187,11 @@ def check_not_fatal(tally: RunTally) -> None:
         )
 
 
-def apply_views(database: Path, dataset: str) -> list[str]:
+def apply_views(storage: Storage, dataset: str) -> list[str]:
     """Create or replace the history views in the dataset schema."""
     from ivs_replicas import warehouse
 
-    with duckdb.connect(str(database)) as connection:
+    with storage.connect() as connection:
         return warehouse.apply_views(connection, dataset)
 
 

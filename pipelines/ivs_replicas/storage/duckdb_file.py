@@ -13,12 +13,13 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
 from ivs_replicas.errors import BadInputError
 
-WORKING_NAME = "working.duckdb"
+WORKING_NAME = "ivs_replicas_working.duckdb"
 PUBLISHING_PREFIX = ".publishing-"
 # The tables a file made by ivs-replicas always has, in its dataset schema.
 OWN_TABLES = ("participant_scans", "_dlt_loads")
@@ -60,6 +61,20 @@ class DuckDbFile:
     def describe(self) -> str:
         """The analysts' file, as the run summary names it."""
         return str(self.path)
+
+    def reserved_names(self) -> set[str]:
+        """The catalog names of both files: their stems."""
+        return {Path(self.path.name).stem, Path(WORKING_NAME).stem}
+
+    def destination(self) -> Any:
+        """dlt's DuckDB destination on the working store."""
+        from ivs_replicas.pipeline import duckdb_destination
+
+        return duckdb_destination(self.working_database)
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A read-write connection to the working store."""
+        return duckdb.connect(str(self.working_database))
 
     def prepare(self) -> None:
         """Make the work folder; adopt an analysts' file made before the working store existed."""
