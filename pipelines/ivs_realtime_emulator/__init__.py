@@ -10,7 +10,17 @@ from ivs_realtime_emulator.scenario import (
     SessionSpec,
     StageSpec,
 )
-from ivs_realtime_emulator.server import DEMO_SCENARIO_PATH, Emulator, load_demo_scenario, serve
+from ivs_realtime_emulator.scenario_file import (
+    DEMO_SCENARIO_PATH,
+    bundled_scenarios,
+    load_demo_scenario,
+    load_scenario,
+    open_scenario,
+    parse_scenario,
+    save_scenario,
+    scenario_to_dict,
+)
+from ivs_realtime_emulator.server import Emulator, serve
 from ivs_realtime_emulator.stats import RequestRecord, Stats
 
 __all__ = [
@@ -26,7 +36,13 @@ __all__ = [
     "SessionSpec",
     "StageSpec",
     "Stats",
+    "bundled_scenarios",
     "generate_scenario",
     "load_demo_scenario",
+    "load_scenario",
+    "open_scenario",
+    "parse_scenario",
+    "save_scenario",
+    "scenario_to_dict",
     "serve",
 ]

@@ -1,4 +1,4 @@
-"""Command-line entry of the emulator: ``python -m ivs_realtime_emulator --scenario FILE``."""
+"""Command-line entry of the emulator: ``python -m ivs_realtime_emulator --scenario NAME|FILE``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from ivs_realtime_emulator.faults import FaultsError
 from ivs_realtime_emulator.scenario import ScenarioError
+from ivs_realtime_emulator.scenario_file import bundled_scenarios, open_scenario
 from ivs_realtime_emulator.server import serve
 
 # Flag name, fault setting, type, help.
@@ -25,8 +26,13 @@ _FAULT_FLAGS: tuple[tuple[str, str, type, str], ...] = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the emulator's options to a parser (shared with the project CLI)."""
-    parser.add_argument("--scenario", default="demo", help="scenario JSON file, or 'demo'")
+    """Add the emulator's options to a parser."""
+    parser.add_argument(
+        "--scenario",
+        default="demo",
+        help=f"a bundled scenario ({', '.join(bundled_scenarios())}; default: demo), "
+        "or a JSON file: a path with a slash or ending in .json",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
     parser.add_argument("--port", type=int, default=0, help="port to bind (default: any free)")
     for flag, _, kind, text in _FAULT_FLAGS:
@@ -53,7 +59,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m ivs_realtime_
     add_arguments(parser)
     args = parser.parse_args(argv)
     try:
-        serve(args.scenario, args.host, args.port, fault_overrides(args))
+        scenario = open_scenario(args.scenario)
+        serve(scenario, args.host, args.port, fault_overrides(args))
     except (ScenarioError, FaultsError) as exc:
         parser.exit(2, f"error: {exc}\n")
     return 0

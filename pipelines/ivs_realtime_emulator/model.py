@@ -43,8 +43,11 @@ def input_shape(operation: str) -> StructureShape:
     return found
 
 
+@functools.cache
 def shape(name: str) -> Shape:
-    """Return a named shape of the service model."""
+    """Return a named shape of the service model, the same object on every call."""
+    # botocore builds a new Shape per lookup and caches its metadata on that object, so
+    # validating thousands of scenario fields would otherwise rebuild it each time.
     return service_model().shape_for(name)
 
 

@@ -1,18 +1,58 @@
-"""The served operations: each takes validated parameters and returns the response body."""
+"""The served operations: each takes validated parameters and returns the response body.
+
+A handler sees only its ``Context``: what the scenario lists in any epoch, the current
+epoch, the token codec, the faults in force and the counters. It never sees the service.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ivs_realtime_emulator import model
-from ivs_realtime_emulator.faults import matches_participant
+from ivs_realtime_emulator.faults import Faults, matches_participant
 from ivs_realtime_emulator.paging import open_cursor, page
 from ivs_realtime_emulator.protocol import VALIDATION, ApiError, encode
+from ivs_realtime_emulator.stats import Stats
+from ivs_realtime_emulator.tokens import TokenCodec
 
-if TYPE_CHECKING:
-    from ivs_realtime_emulator.service import Service
+
+class Listings(Protocol):
+    """What the scenario lists, in any epoch (a listing keeps reading the epoch it began in)."""
+
+    def replica_rows(self, stage_arn: str, participant_id: str, epoch: int) -> Sequence[bytes]:
+        """JSON-encoded ListParticipantReplicas items of one participant."""
+        ...
+
+    def stage_summaries(self, region: str, epoch: int) -> Sequence[dict[str, Any]]:
+        """ListStages items of one region."""
+        ...
+
+    def session_summaries(self, stage_arn: str, epoch: int) -> Sequence[dict[str, Any]]:
+        """ListStageSessions items of one stage."""
+        ...
+
+    def participants(self, stage_arn: str, session_id: str, epoch: int) -> Sequence[dict[str, Any]]:
+        """ListParticipants items of one session, before filters."""
+        ...
+
+    def events(
+        self, stage_arn: str, session_id: str, participant_id: str, epoch: int
+    ) -> Sequence[dict[str, Any]]:
+        """ListParticipantEvents items of one participant."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What one request's handler may use, fixed when the request arrives."""
+
+    listings: Listings
+    epoch: int
+    tokens: TokenCodec
+    faults: Faults
+    stats: Stats
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +63,7 @@ class Encoded:
     items: int
 
 
-Handler = Callable[["Service", dict[str, Any], str], "dict[str, Any] | Encoded"]
+Handler = Callable[[Context, dict[str, Any], str], "dict[str, Any] | Encoded"]
 _FILTERS = ("filterByUserId", "filterByPublished", "filterByState", "filterByRecordingState")
 
 
@@ -33,72 +73,70 @@ def _encoded_list(key: str, rows: Sequence[bytes], next_token: str | None) -> En
     return Encoded(b'{"' + key.encode() + b'":[' + b",".join(rows) + tail, len(rows))
 
 
-def _paging_fault(svc: Service, stage_arn: str, participant_id: str) -> str | None:
+def _paging_fault(faults: Faults, stage_arn: str, participant_id: str) -> str | None:
     """Return the paging fault configured for a participant, if any."""
-    f = svc.faults
-    if matches_participant(f.cycle_participants, stage_arn, participant_id):
+    if matches_participant(faults.cycle_participants, stage_arn, participant_id):
         return "cycle"
-    if matches_participant(f.empty_page_participants, stage_arn, participant_id):
+    if matches_participant(faults.empty_page_participants, stage_arn, participant_id):
         return "empty_page"
-    if matches_participant(f.duplicate_across_pages, stage_arn, participant_id):
+    if matches_participant(faults.duplicate_across_pages, stage_arn, participant_id):
         return "duplicate"
     return None
 
 
-def list_participant_replicas(svc: Service, params: dict[str, Any], region: str) -> Encoded:
+def list_participant_replicas(ctx: Context, params: dict[str, Any], region: str) -> Encoded:
     """ListParticipantReplicas: the replicas of one source participant, paged."""
     stage_arn, participant_id = params["sourceStageArn"], params["participantId"]
     scope = f"{model.LIST_PARTICIPANT_REPLICAS}|{stage_arn}|{participant_id}"
-    cursor = open_cursor(svc.tokens, scope, params, svc.epoch)
-    rows = svc.replica_rows(stage_arn, participant_id, cursor.epoch)
-    fault = _paging_fault(svc, stage_arn, participant_id)
+    cursor = open_cursor(ctx.tokens, scope, params, ctx.epoch)
+    rows = ctx.listings.replica_rows(stage_arn, participant_id, cursor.epoch)
+    fault = _paging_fault(ctx.faults, stage_arn, participant_id)
     if fault == "empty_page" and not cursor.resumed:
-        svc.stats.fault("empty_page")
-        return _encoded_list("replicas", (), cursor.token(svc.tokens, 0))
+        ctx.stats.fault("empty_page")
+        return _encoded_list("replicas", (), cursor.token(ctx.tokens, 0))
     start = cursor.offset
     if fault == "duplicate" and 0 < start <= len(rows) and cursor.limit > 1:
-        svc.stats.fault("duplicate")
+        ctx.stats.fault("duplicate")
         start -= 1
     chunk = rows[start : start + cursor.limit]
     end = start + len(chunk)
-    next_token = cursor.token(svc.tokens, end) if end < len(rows) else None
+    next_token = cursor.token(ctx.tokens, end) if end < len(rows) else None
     if fault == "cycle":
-        svc.stats.fault("cycle")
-        next_token = params.get("nextToken") or cursor.token(svc.tokens, end)
+        ctx.stats.fault("cycle")
+        next_token = params.get("nextToken") or cursor.token(ctx.tokens, end)
     return _encoded_list("replicas", chunk, next_token)
 
 
 def paged(
-    svc: Service,
+    ctx: Context,
     key: str,
     scope: str,
     params: dict[str, Any],
     items_at: Callable[[int], Sequence[dict[str, Any]]],
 ) -> dict[str, Any]:
     """Page a list computed for the cursor's epoch (used by the discovery operations)."""
-    cursor = open_cursor(svc.tokens, scope, params, svc.epoch)
-    chunk, token = page(svc.tokens, cursor, items_at(cursor.epoch))
+    cursor = open_cursor(ctx.tokens, scope, params, ctx.epoch)
+    chunk, token = page(ctx.tokens, cursor, items_at(cursor.epoch))
     body: dict[str, Any] = {key: list(chunk)}
     if token:
         body["nextToken"] = token
     return body
 
 
-def list_stages(svc: Service, params: dict[str, Any], region: str) -> dict[str, Any]:
+def list_stages(ctx: Context, params: dict[str, Any], region: str) -> dict[str, Any]:
     """ListStages: the stages of the signing region, by ARN."""
-    topology = svc.scenario.topology
-    scope = f"{model.LIST_STAGES}|{region}"
-    return paged(svc, "stages", scope, params, lambda e: topology.stage_summaries(region, e))
+    listings, scope = ctx.listings, f"{model.LIST_STAGES}|{region}"
+    return paged(ctx, "stages", scope, params, lambda e: listings.stage_summaries(region, e))
 
 
-def list_stage_sessions(svc: Service, params: dict[str, Any], region: str) -> dict[str, Any]:
+def list_stage_sessions(ctx: Context, params: dict[str, Any], region: str) -> dict[str, Any]:
     """ListStageSessions: the sessions of a stage that have started, newest first."""
-    topology, arn = svc.scenario.topology, params["stageArn"]
+    listings, arn = ctx.listings, params["stageArn"]
     scope = f"{model.LIST_STAGE_SESSIONS}|{arn}"
-    return paged(svc, "stageSessions", scope, params, lambda e: topology.session_summaries(arn, e))
+    return paged(ctx, "stageSessions", scope, params, lambda e: listings.session_summaries(arn, e))
 
 
-def list_participants(svc: Service, params: dict[str, Any], region: str) -> dict[str, Any]:
+def list_participants(ctx: Context, params: dict[str, Any], region: str) -> dict[str, Any]:
     """ListParticipants: the participants of a session, with at most one filter."""
     used = {name: params[name] for name in _FILTERS if params.get(name) is not None}
     if len(used) > 1:
@@ -106,7 +144,7 @@ def list_participants(svc: Service, params: dict[str, Any], region: str) -> dict
             VALIDATION,
             f"Only one of {', '.join(_FILTERS)} can be provided per request; got {sorted(used)}",
         )
-    topology, arn, session_id = svc.scenario.topology, params["stageArn"], params["sessionId"]
+    listings, arn, session_id = ctx.listings, params["stageArn"], params["sessionId"]
     scope = f"{model.LIST_PARTICIPANTS}|{arn}|{session_id}|{used!r}"
     field = {
         "filterByUserId": "userId",
@@ -116,20 +154,18 @@ def list_participants(svc: Service, params: dict[str, Any], region: str) -> dict
     }
 
     def items_at(epoch: int) -> list[dict[str, Any]]:
-        found = topology.participants(arn, session_id, epoch)
+        found = listings.participants(arn, session_id, epoch)
         return [p for p in found if all(p.get(field[k]) == v for k, v in used.items())]
 
-    return paged(svc, "participants", scope, params, items_at)
+    return paged(ctx, "participants", scope, params, items_at)
 
 
-def list_participant_events(svc: Service, params: dict[str, Any], region: str) -> dict[str, Any]:
+def list_participant_events(ctx: Context, params: dict[str, Any], region: str) -> dict[str, Any]:
     """ListParticipantEvents: one participant's events in a session, oldest first."""
-    topology = svc.scenario.topology
+    listings = ctx.listings
     arn, session_id, pid = params["stageArn"], params["sessionId"], params["participantId"]
     scope = f"{model.LIST_PARTICIPANT_EVENTS}|{arn}|{session_id}|{pid}"
-    return paged(
-        svc, "events", scope, params, lambda e: list(topology.events(arn, session_id, pid, e))
-    )
+    return paged(ctx, "events", scope, params, lambda e: listings.events(arn, session_id, pid, e))
 
 
 HANDLERS: dict[str, Handler] = {

@@ -1,8 +1,16 @@
-"""Parsing and consistency checks of scenario files, with errors that name the field."""
+"""Scenario files: the JSON form both ways, and bundled scenario names told apart from paths.
+
+``--scenario demo`` always means the bundled scenario ``scenarios/demo.json``, whatever the
+current directory holds; a file is named by a path with a slash, a name ending in ``.json``,
+or an existing file that is not a bundled name.
+"""
 
 from __future__ import annotations
 
+import json
+import os
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from ivs_realtime_emulator.faults import Faults, FaultsError
@@ -16,9 +24,11 @@ from ivs_realtime_emulator.scenario import (
     ScenarioError,
     SessionSpec,
     StageSpec,
-    stage_region,
 )
-from ivs_realtime_emulator.validation import problems_for
+from ivs_realtime_emulator.scenario_checks import check_scenario
+
+BUNDLED_DIR = Path(__file__).parent / "scenarios"
+DEMO_SCENARIO_PATH = BUNDLED_DIR / "demo.json"
 
 _SCENARIO_KEYS = (
     "name",
@@ -42,7 +52,74 @@ _PARTICIPANT_KEYS = (
 _REPLICA_KEYS = ("source_session_id", "destination_stage_arn", "destination_session_id", "states")
 _STAGE_KEYS = ("arn", "name", "tags", "sessions")
 _SESSION_KEYS = ("session_id", "start_epoch", "end_epoch")
-_MAX_LISTED_PROBLEMS = 20
+
+
+# ---- where scenarios come from ---------------------------------------------------------------
+
+
+def bundled_scenarios() -> list[str]:
+    """Return the names of the scenarios shipped with the emulator, e.g. ``["demo"]``."""
+    return sorted(path.stem for path in BUNDLED_DIR.glob("*.json"))
+
+
+def is_scenario_path(spec: str) -> bool:
+    """Tell whether ``--scenario`` names a file by its form: a slash, or ending in ``.json``."""
+    separators = [sep for sep in ("/", os.sep, os.altsep) if sep]
+    return any(sep in spec for sep in separators) or spec.endswith(".json")
+
+
+def resolve_scenario(spec: str) -> Path:
+    """Return the file a ``--scenario`` value means: a bundled name first, then a path."""
+    if is_scenario_path(spec):
+        return Path(spec)
+    names = bundled_scenarios()
+    if spec in names:
+        return BUNDLED_DIR / f"{spec}.json"
+    if Path(spec).is_file():
+        return Path(spec)
+    raise ScenarioError(
+        f"no bundled scenario named {spec!r}; bundled: {', '.join(names)}. "
+        f"To load a file, give its path, e.g. ./{spec}.json"
+    )
+
+
+def open_scenario(spec: str) -> Scenario:
+    """Load the scenario a ``--scenario`` value means (see ``resolve_scenario``)."""
+    return load_scenario(resolve_scenario(spec))
+
+
+def load_demo_scenario() -> Scenario:
+    """Load the bundled demo scenario."""
+    return load_scenario(DEMO_SCENARIO_PATH)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario JSON file; errors start with the file name."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(f"cannot read scenario file {file}: {exc.strerror}") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ScenarioError(f"{file}: not valid JSON: {exc}") from exc
+    try:
+        return parse_scenario(data)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{file}: {exc}") from exc
+
+
+def save_scenario(scenario: Scenario, path: str | Path) -> None:
+    """Write a scenario as indented JSON (lazy replicas are materialised)."""
+    Path(path).write_text(pretty_json(scenario_to_dict(scenario)) + "\n", encoding="utf-8")
+
+
+def parse_scenario(data: Any) -> Scenario:
+    """Build a scenario from its JSON form; raise ScenarioError naming every bad field."""
+    scenario = _scenario(data)
+    check_scenario(scenario)
+    return scenario
 
 
 # ---- parsing: JSON shapes and types ---------------------------------------------------------
@@ -162,8 +239,8 @@ def _stage(data: Any, where: str) -> StageSpec:
     )
 
 
-def parse_scenario(data: Any) -> Scenario:
-    """Turn the JSON form into a Scenario (types only; see ``check_scenario``)."""
+def _scenario(data: Any) -> Scenario:
+    """Turn the JSON form into a Scenario (shapes and types only)."""
     obj = _object(data, "scenario", _SCENARIO_KEYS, ("name", "participants"))
     participants = _list(obj["participants"], "participants")
     stages = _list(obj.get("stages", []), "stages")
@@ -187,151 +264,89 @@ def parse_scenario(data: Any) -> Scenario:
     )
 
 
-# ---- consistency checks ---------------------------------------------------------------------
+# ---- writing: the JSON form of a scenario ----------------------------------------------------
 
 
-def _shape(shape_name: str, value: Any, where: str) -> list[str]:
-    """Validate a value against a service model shape, phrased for scenario authors."""
-    found = problems_for(shape_name, value, where)
-    return [f"{where}: {p.split('constraint: ')[-1]} (got {value!r})" for p in found]
+def _replica_dict(r: ReplicaSpec) -> dict[str, Any]:
+    """Return the file form of a replica."""
+    return {
+        "source_session_id": r.source_session_id,
+        "destination_stage_arn": r.destination_stage_arn,
+        "destination_session_id": r.destination_session_id,
+        "states": list(r.states),
+    }
 
 
-class _Checker:
-    """Collects every problem of a parsed scenario."""
-
-    def __init__(self, scenario: Scenario) -> None:
-        self.scenario = scenario
-        self.problems: list[str] = []
-        self.session_stage: dict[str, str] = {}
-        self.ends: dict[str, int] = {}
-
-    def add(self, problems: list[str]) -> None:
-        """Record problems."""
-        self.problems.extend(problems)
-
-    def claim_session(self, session_id: str, stage_arn: str, where: str) -> None:
-        """Record which stage a session belongs to; a session id lives on one stage only."""
-        owner = self.session_stage.setdefault(session_id, stage_arn)
-        if owner != stage_arn:
-            self.add([f"{where}: session {session_id} is already used on stage {owner}"])
-
-    def run(self) -> None:
-        """Run every check."""
-        for i, stage in enumerate(self.scenario.stages):
-            self.check_stage(stage, f"stages[{i}]")
-        seen: dict[tuple[str, str], str] = {}
-        landed: dict[tuple[str, str, str], str] = {}
-        for i, p in enumerate(self.scenario.participants):
-            where = f"participants[{i}]"
-            if p.key in seen:
-                self.add([f"{where}: duplicate of {seen[p.key]} ({p.participant_id} on the stage)"])
-            seen.setdefault(p.key, where)
-            self.check_participant(p, where, landed)
-        self.check_collisions(landed)
-
-    def check_stage(self, stage: StageSpec, where: str) -> None:
-        """Check a stage's ARN and its declared sessions."""
-        self.add(_shape("StageArn", stage.arn, f"{where}.arn"))
-        if stage.name is not None:
-            self.add(_shape("StageName", stage.name, f"{where}.name"))
-        for j, session in enumerate(stage.sessions):
-            here = f"{where}.sessions[{j}]"
-            self.add(_shape("StageSessionId", session.session_id, f"{here}.session_id"))
-            self.claim_session(session.session_id, stage.arn, here)
-            start, end = session.start_epoch or 0, session.end_epoch
-            if end is not None:
-                self.ends[session.session_id] = end
-                if end <= start:
-                    self.add([f"{here}: end_epoch {end} must be after start_epoch {start}"])
-
-    def check_participant(
-        self, p: ParticipantSpec, where: str, landed: dict[tuple[str, str, str], str]
-    ) -> None:
-        """Check a participant's identifiers and each of its replicas."""
-        self.add(_shape("StageArn", p.source_stage_arn, f"{where}.source_stage_arn"))
-        self.add(_shape("ParticipantId", p.participant_id, f"{where}.participant_id"))
-        if p.user_id is not None:
-            self.add(_shape("UserId", p.user_id, f"{where}.user_id"))
-        if p.session_id is not None:
-            self.add(_shape("StageSessionId", p.session_id, f"{where}.session_id"))
-            self.claim_session(p.session_id, p.source_stage_arn, f"{where}.session_id")
-        keys: set[tuple[str, str, str]] = set()
-        for j, r in enumerate(p.replicas):
-            here = f"{where}.replicas[{j}]"
-            key = (r.source_session_id, r.destination_stage_arn, r.destination_session_id)
-            if key in keys:
-                self.add([f"{here}: duplicate replica {key}"])
-            keys.add(key)
-            self.check_replica(p, r, here)
-            self.check_landing(p, r, here, landed)
-
-    def check_replica(self, p: ParticipantSpec, r: ReplicaSpec, where: str) -> None:
-        """Check one replica's identifiers, region, states and session timing."""
-        self.add(_shape("StageSessionId", r.source_session_id, f"{where}.source_session_id"))
-        self.add(_shape("StageArn", r.destination_stage_arn, f"{where}.destination_stage_arn"))
-        self.add(
-            _shape("StageSessionId", r.destination_session_id, f"{where}.destination_session_id")
-        )
-        if r.destination_stage_arn == p.source_stage_arn:
-            self.add([f"{where}: destination stage is the source stage"])
-        src, dst = stage_region(p.source_stage_arn), stage_region(r.destination_stage_arn)
-        if src != dst:
-            self.add([f"{where}: destination region {dst} differs from source region {src}"])
-        if len(r.states) > self.scenario.epochs:
-            self.add([f"{where}.states: {len(r.states)} states for {self.scenario.epochs} epochs"])
-        self.claim_session(r.source_session_id, p.source_stage_arn, f"{where}.source_session_id")
-        self.claim_session(
-            r.destination_session_id, r.destination_stage_arn, f"{where}.destination_session_id"
-        )
-        for session_id in (r.source_session_id, r.destination_session_id):
-            self.check_ended(r, session_id, where)
-
-    def check_ended(self, r: ReplicaSpec, session_id: str, where: str) -> None:
-        """An ACTIVE replica cannot outlive a session declared as ended."""
-        end = self.ends.get(session_id)
-        if end is None:
-            return
-        last = max(end + 1, self.scenario.epochs)
-        if any(r.state_at(e) == "ACTIVE" for e in range(end, last)):
-            self.add([f"{where}: ACTIVE at or after epoch {end}, when session {session_id} ended"])
-
-    def check_landing(
-        self,
-        p: ParticipantSpec,
-        r: ReplicaSpec,
-        where: str,
-        landed: dict[tuple[str, str, str], str],
-    ) -> None:
-        """Two sources cannot land the same participant id in one destination session."""
-        key = (r.destination_stage_arn, r.destination_session_id, p.participant_id)
-        first = landed.setdefault(key, where)
-        if first != where and not first.startswith(where.rsplit(".", 1)[0] + "."):
-            text = f"participant id {p.participant_id} already lands in {key[1]} from {first}"
-            self.add([f"{where}: {text}"])
-
-    def check_collisions(self, landed: dict[tuple[str, str, str], str]) -> None:
-        """A replica cannot land in a session where a source participant has the same id."""
-        for p in self.scenario.participants:
-            for r in p.replicas:
-                key = (p.source_stage_arn, r.source_session_id, p.participant_id)
-                if key in landed:
-                    text = f"lands as {key[2]} in {key[1]}, where {key[2]} is a source participant"
-                    self.add([f"{landed[key]}: {text}"])
+def _participant_dict(p: ParticipantSpec) -> dict[str, Any]:
+    """Return the file form of a participant, leaving out defaults."""
+    out: dict[str, Any] = {
+        "source_stage_arn": p.source_stage_arn,
+        "participant_id": p.participant_id,
+    }
+    if p.user_id is not None:
+        out["user_id"] = p.user_id
+    if p.session_id is not None:
+        out["session_id"] = p.session_id
+    if not p.published:
+        out["published"] = False
+    out["replicas"] = [_replica_dict(r) for r in p.replicas]
+    return out
 
 
-def check_scenario(scenario: Scenario) -> None:
-    """Raise ScenarioError listing every consistency problem of a scenario."""
-    checker = _Checker(scenario)
-    checker.run()
-    _raise(checker.problems)
+def _session_dict(s: SessionSpec) -> dict[str, Any]:
+    """Return the file form of a session timing."""
+    out: dict[str, Any] = {"session_id": s.session_id}
+    if s.start_epoch is not None:
+        out["start_epoch"] = s.start_epoch
+    if s.end_epoch is not None:
+        out["end_epoch"] = s.end_epoch
+    return out
 
 
-def _raise(problems: list[str]) -> None:
-    """Raise one ScenarioError for a list of problems, if any."""
-    if not problems:
-        return
-    shown = problems[:_MAX_LISTED_PROBLEMS]
-    more = len(problems) - len(shown)
-    tail = f"\n  ... and {more} more" if more else ""
-    lines = "".join(f"\n  - {p}" for p in shown)
-    raise ScenarioError(f"invalid scenario ({len(problems)} problem(s)):{lines}{tail}")
+def _stage_dict(s: StageSpec) -> dict[str, Any]:
+    """Return the file form of a stage's extra facts."""
+    out: dict[str, Any] = {"arn": s.arn}
+    if s.name is not None:
+        out["name"] = s.name
+    if s.tags:
+        out["tags"] = dict(s.tags)
+    if s.sessions:
+        out["sessions"] = [_session_dict(x) for x in s.sessions]
+    return out
+
+
+def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
+    """Return the JSON form of a scenario, leaving out defaults (lazy replicas materialised)."""
+    out: dict[str, Any] = {"name": scenario.name}
+    if scenario.description:
+        out["description"] = scenario.description
+    out["epochs"] = scenario.epochs
+    if scenario.live_clock:
+        out["live_clock"] = True
+    if scenario.start_time != DEFAULT_START_TIME:
+        out["start_time"] = scenario.start_time.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if scenario.epoch_seconds != DEFAULT_EPOCH_SECONDS:
+        out["epoch_seconds"] = scenario.epoch_seconds
+    out["participants"] = [_participant_dict(p) for p in scenario.participants]
+    if scenario.stages:
+        out["stages"] = [_stage_dict(s) for s in scenario.stages]
+    faults = scenario.faults.to_dict()
+    if faults:
+        out["faults"] = faults
+    return out
+
+
+def pretty_json(value: Any, indent: int = 0, width: int = 100, lead: int = 0) -> str:
+    """Format JSON readably: anything that fits on its line stays on one line."""
+    flat = json.dumps(value, separators=(", ", ": "))
+    if indent + lead + len(flat) <= width or not isinstance(value, dict | list) or not value:
+        return flat
+    pad, inner = " " * indent, " " * (indent + 2)
+    if isinstance(value, list):
+        items = [inner + pretty_json(v, indent + 2, width) for v in value]
+        return "[\n" + ",\n".join(items) + f"\n{pad}]"
+    fields = [
+        f"{inner}{json.dumps(k)}: {pretty_json(v, indent + 2, width, len(k) + 4)}"
+        for k, v in value.items()
+    ]
+    return "{\n" + ",\n".join(fields) + f"\n{pad}}}"

@@ -11,17 +11,16 @@ import threading
 import time
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from ivs_realtime_emulator.faults import Faults
 from ivs_realtime_emulator.protocol import Reply
 from ivs_realtime_emulator.scenario import Scenario
+from ivs_realtime_emulator.scenario_file import open_scenario
 from ivs_realtime_emulator.service import Service
 from ivs_realtime_emulator.stats import RequestRecord, Stats
 
-DEMO_SCENARIO_PATH = Path(__file__).parent / "scenarios" / "demo.json"
 _REASONS = {
     200: "OK",
     400: "Bad Request",
@@ -32,11 +31,6 @@ _REASONS = {
     503: "Service Unavailable",
 }
 _IDLE_TIMEOUT = 120.0
-
-
-def load_demo_scenario() -> Scenario:
-    """Load the bundled demo scenario."""
-    return Scenario.load(DEMO_SCENARIO_PATH)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -249,21 +243,18 @@ class Emulator:
         return self.scenario.expected_replicas(self.epoch if epoch is None else epoch)
 
 
-def _load(scenario_path: str) -> Scenario:
-    """Load a scenario file; ``demo`` names the bundled demo scenario."""
-    if scenario_path == "demo" and not Path(scenario_path).exists():
-        return load_demo_scenario()
-    return Scenario.load(scenario_path)
-
-
 def serve(
-    scenario_path: str,
+    scenario: Scenario | str,
     host: str = "127.0.0.1",
     port: int = 0,
     faults_overrides: Mapping[str, Any] | None = None,
 ) -> None:
-    """Serve a scenario in the foreground until interrupted; prints one line with the URL."""
-    scenario = _load(scenario_path)
+    """Serve a scenario in the foreground until interrupted; prints one line with the URL.
+
+    A string is a ``--scenario`` value: a bundled name such as ``demo``, or a file path.
+    """
+    if isinstance(scenario, str):
+        scenario = open_scenario(scenario)
     faults = scenario.faults.with_overrides(faults_overrides or {})
     emulator = Emulator(scenario, host=host, port=port, faults=faults).start()
     print(f"IVS Real-Time emulator ({scenario.name}) listening on {emulator.url}", flush=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import threading
@@ -11,7 +10,8 @@ from typing import Any, Protocol
 
 from ivs_realtime_emulator import model, protocol
 from ivs_realtime_emulator.faults import FaultPicker, Faults, FaultsError, Quotas
-from ivs_realtime_emulator.operations import HANDLERS, Encoded
+from ivs_realtime_emulator.listings import ScenarioListings
+from ivs_realtime_emulator.operations import HANDLERS, Context, Encoded
 from ivs_realtime_emulator.protocol import ApiError, Reply, error_reply
 from ivs_realtime_emulator.scenario import Scenario, stage_region
 from ivs_realtime_emulator.stats import Stats
@@ -21,7 +21,6 @@ from ivs_realtime_emulator.validation import InputValidator, summarize
 log = logging.getLogger(__name__)
 
 ADMIN_PREFIX = "/_emulator/"
-_ROW_CACHE_SIZE = 256
 _MALFORMED_BODY = b'{"replicas":[{"sourceStageArn":"arn:aws:ivs:'
 _FAULT_ERRORS = {
     "throttle": (protocol.THROTTLING, "Rate exceeded"),
@@ -45,14 +44,13 @@ class Service:
     ) -> None:
         self.scenario = scenario
         scenario.enter_epoch(0)
+        self.listings = ScenarioListings(scenario)
         self.stats = Stats()
         self.tokens = TokenCodec(token_key)
         self._validator = InputValidator()
         self._paths = model.operation_paths()
         self._epoch = 0
         self._epoch_lock = threading.Lock()
-        self.replica_rows = functools.lru_cache(maxsize=_ROW_CACHE_SIZE)(self._build_rows)
-        scenario.participant("", "")  # build the participant index before threads start
         self.set_faults(faults if faults is not None else scenario.faults)
 
     # ---- state ---------------------------------------------------------------------------
@@ -80,26 +78,6 @@ class Service:
         """Replace the faults; quotas and first-N counters start afresh."""
         self._quotas = Quotas(faults)
         self._picker = FaultPicker(faults)
-
-    def _build_rows(self, stage_arn: str, participant_id: str, epoch: int) -> tuple[bytes, ...]:
-        """Return the JSON-encoded replicas of one participant in one epoch."""
-        p = self.scenario.participant(stage_arn, participant_id)
-        if p is None:
-            return ()
-        # Every value matches a model pattern without quotes or escapes, so plain
-        # formatting yields valid JSON and is much faster than the json module.
-        head = f'{{"sourceStageArn":"{stage_arn}","participantId":"{participant_id}",'
-        rows = []
-        for r in p.replicas:
-            state = r.state_at(epoch)
-            if state is not None:
-                rows.append(
-                    f'{head}"sourceSessionId":"{r.source_session_id}",'
-                    f'"destinationStageArn":"{r.destination_stage_arn}",'
-                    f'"destinationSessionId":"{r.destination_session_id}",'
-                    f'"replicationState":"{state}"}}'.encode()
-                )
-        return tuple(rows)
 
     # ---- requests ------------------------------------------------------------------------
 
@@ -162,7 +140,8 @@ class Service:
 
     def _run(self, operation: str, params: dict[str, Any], region: str) -> tuple[bytes, int]:
         """Run an operation; return the JSON body and the number of listed items."""
-        result = HANDLERS[operation](self, params, region)
+        context = Context(self.listings, self._epoch, self.tokens, self.faults, self.stats)
+        result = HANDLERS[operation](context, params, region)
         if isinstance(result, Encoded):
             return result.body, result.items
         return protocol.encode(result), _count_items(result)

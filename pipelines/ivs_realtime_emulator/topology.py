@@ -13,16 +13,19 @@ import functools
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from ivs_realtime_emulator.scenario import ParticipantSpec, ReplicaSpec, format_time, stage_region
-
-if TYPE_CHECKING:
-    from ivs_realtime_emulator.scenario import Scenario
+from ivs_realtime_emulator.scenario import ParticipantSpec, ReplicaSpec, Scenario, stage_region
 
 SOURCE, REPLICA, NONE = "SOURCE", "REPLICA", "NONE"
 _CACHE_SIZE = 2048
+
+
+def format_time(moment: datetime) -> str:
+    """Format a UTC time as the API does: ISO 8601, milliseconds, ``Z`` suffix."""
+    text = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return text[:-3] + "Z"
 
 
 def default_session_id(stage_arn: str) -> str:

@@ -1,19 +1,40 @@
-"""Generic input validation driven by the botocore service model, with AWS-style messages."""
+"""Request validation against botocore's service model, phrased the way AWS answers.
+
+botocore's own ``ParamValidator`` (what boto3 runs before it sends a request) checks
+required members, JSON types and minimum lengths and values. The service checks more than
+the SDK does, so this module adds only what botocore leaves out: maximum lengths and
+values, string patterns, enum values, map sizes, and booleans sent for numbers. Like AWS,
+it ignores members it does not know and treats ``null`` as absent.
+"""
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Callable
+from collections.abc import Iterator
 from typing import Any
 
 from botocore.model import ListShape, MapShape, Shape, StructureShape
+from botocore.validate import ParamValidator
 
 from ivs_realtime_emulator import model
 
-# A check takes (value, path) and appends problems to a list.
-Check = Callable[[Any, str, list[str]], None]
-
+_BOTOCORE = ParamValidator()
 _NUMBER_TYPES = frozenset({"integer", "long", "float", "double"})
+_INTEGRAL_TYPES = frozenset({"integer", "long"})
+# botocore names the expected Python types; AWS names the JSON type.
+_TYPE_WORDS = {
+    "<class 'str'>": "be a string",
+    "<class 'int'>": "be an integer",
+    "<class 'float'>": "be a number",
+    "<class 'bool'>": "be a boolean",
+    "<class 'dict'>": "be a structure",
+    "<class 'list'>": "be a list",
+    "<class 'datetime.datetime'>": "be a timestamp",
+    "<class 'bytes'>": "be a blob",
+}
+# One step of a botocore error name: ``.member``, ``[index]`` or `` (key: k)``.
+_STEP = re.compile(r"\.([^.\[ ]+)|\[(\d+)\]| \(key: (.*)\)$")
 
 
 def _show(value: Any) -> str:
@@ -31,205 +52,181 @@ def _problem(value: Any, path: str, constraint: str) -> str:
     )
 
 
-def _compile_pattern(pattern: str | None) -> re.Pattern[str] | None:
-    """Compile a model pattern, skipping ones Python cannot read."""
-    if not pattern:
-        return None
-    try:
-        return re.compile(pattern)
-    except re.error:
-        return None
-
-
-class _Compiler:
-    """Turns model shapes into check functions, once per shape."""
-
-    def __init__(self) -> None:
-        self._checks: dict[str, Check] = {}
-
-    def compile(self, shape: Shape) -> Check:
-        """Return the (cached) check for a shape; recursive shapes are supported."""
-        cached = self._checks.get(shape.name)
-        if cached is not None:
-            return cached
-        box: list[Check] = []
-
-        def forward(value: Any, path: str, out: list[str]) -> None:
-            box[0](value, path, out)
-
-        self._checks[shape.name] = forward
-        check = self._build(shape)
-        box.append(check)
-        self._checks[shape.name] = check
-        return check
-
-    def _build(self, shape: Shape) -> Check:
-        """Build the check for one shape from its type."""
-        kind = shape.type_name
-        if kind == "structure":
-            return self._structure(shape)  # type: ignore[arg-type]
-        if kind == "list":
-            return self._list(shape)  # type: ignore[arg-type]
-        if kind == "map":
-            return self._map(shape)  # type: ignore[arg-type]
-        if kind == "string":
-            return _string_check(shape)
-        if kind in _NUMBER_TYPES:
-            return _number_check(shape)
-        if kind == "boolean":
-            return _type_check(bool, "be a boolean")
-        if kind == "timestamp":
-            return _type_check((int, float, str), "be a timestamp")
-        return lambda value, path, out: None
-
-    def _structure(self, shape: StructureShape) -> Check:
-        """Check required members and each known member; unknown members are ignored."""
-        members = {name: self.compile(member) for name, member in shape.members.items()}
-        required = tuple(shape.required_members)
-
-        def check(value: Any, path: str, out: list[str]) -> None:
-            if not isinstance(value, dict):
-                out.append(_problem(value, path or "body", "be a structure"))
-                return
-            missing = [name for name in required if value.get(name) is None]
-            out.extend(_problem(None, _join(path, name), "not be null") for name in missing)
-            for name, member_value in value.items():
-                member_check = members.get(name)
-                if member_check is not None and member_value is not None:
-                    member_check(member_value, _join(path, name), out)
-
-        return check
-
-    def _list(self, shape: ListShape) -> Check:
-        """Check list length and each item."""
-        item = self.compile(shape.member)
-        size = _size_check(shape, "have length")
-
-        def check(value: Any, path: str, out: list[str]) -> None:
-            if not isinstance(value, list):
-                out.append(_problem(value, path, "be a list"))
-                return
-            size(value, path, out)
-            for index, entry in enumerate(value):
-                item(entry, f"{path}.{index + 1}.member", out)
-
-        return check
-
-    def _map(self, shape: MapShape) -> Check:
-        """Check map size, keys and values."""
-        key, val = self.compile(shape.key), self.compile(shape.value)
-        size = _size_check(shape, "have length")
-
-        def check(value: Any, path: str, out: list[str]) -> None:
-            if not isinstance(value, dict):
-                out.append(_problem(value, path, "be a map"))
-                return
-            size(value, path, out)
-            for k, v in value.items():
-                key(k, f"{path}.key", out)
-                val(v, f"{path}.{k}", out)
-
-        return check
-
-
 def _join(path: str, name: str) -> str:
     """Join a parent path and a member name."""
     return f"{path}.{name}" if path else name
 
 
-def _type_check(types: type | tuple[type, ...], constraint: str) -> Check:
-    """Check a plain JSON type."""
-
-    def check(value: Any, path: str, out: list[str]) -> None:
-        ok = isinstance(value, types) and (types is bool or not isinstance(value, bool))
-        if not ok:
-            out.append(_problem(value, path, constraint))
-
-    return check
+# ---- what botocore checks --------------------------------------------------------------------
 
 
-def _size_check(shape: Shape, what: str) -> Check:
-    """Check min/max length of a string, list or map."""
-    low, high = shape.metadata.get("min"), shape.metadata.get("max")
-
-    def check(value: Any, path: str, out: list[str]) -> None:
-        size = len(value)
-        if low is not None and size < low:
-            out.append(_problem(value, path, f"{what} greater than or equal to {low}"))
-        if high is not None and size > high:
-            out.append(_problem(value, path, f"{what} less than or equal to {high}"))
-
-    return check
+def _botocore_errors(value: Any, shape: Shape) -> list[tuple[str, str, dict[str, Any]]]:
+    """Run botocore's validator and return its findings as (reason, name, details)."""
+    # The report keeps them structured only in ``_errors``; its text uses the SDK's words
+    # ("Missing required parameter ..."), not the service's.
+    report = _BOTOCORE.validate(value, shape)
+    return list(report._errors)
 
 
-def _string_check(shape: Shape) -> Check:
-    """Check a string's type, length, pattern and enum."""
-    size = _size_check(shape, "have length")
-    pattern = _compile_pattern(shape.metadata.get("pattern"))
-    enum = tuple(getattr(shape, "enum", None) or ())
-
-    def check(value: Any, path: str, out: list[str]) -> None:
-        if not isinstance(value, str):
-            out.append(_problem(value, path, "be a string"))
-            return
-        size(value, path, out)
-        if pattern is not None and pattern.fullmatch(value) is None:
-            constraint = f"satisfy regular expression pattern: {pattern.pattern}"
-            out.append(_problem(value, path, constraint))
-        if enum and value not in enum:
-            out.append(_problem(value, path, f"satisfy enum value set: [{', '.join(enum)}]"))
-
-    return check
+def _steps(name: str) -> Iterator[tuple[str | None, int | None, str | None]]:
+    """Split a botocore error name into (member, index, map key) steps."""
+    for step in _STEP.finditer(name):
+        member, index, key = step.groups()
+        yield member, None if index is None else int(index), key
 
 
-def _number_check(shape: Shape) -> Check:
-    """Check a number's type and range."""
-    integral = shape.type_name in ("integer", "long")
-    low, high = shape.metadata.get("min"), shape.metadata.get("max")
-
-    def check(value: Any, path: str, out: list[str]) -> None:
-        wanted = int if integral else (int, float)
-        if isinstance(value, bool) or not isinstance(value, wanted):
-            out.append(_problem(value, path, "be an integer" if integral else "be a number"))
-            return
-        if low is not None and value < low:
-            out.append(_problem(value, path, f"have value greater than or equal to {low}"))
-        if high is not None and value > high:
-            out.append(_problem(value, path, f"have value less than or equal to {high}"))
-
-    return check
+def _aws_path(root: str, name: str) -> str:
+    """Turn a botocore name (``.a[0].b``, ``.tags (key: k)``) into AWS's (``a.1.member.b``)."""
+    path = root
+    for member, index, key in _steps(name):
+        if member is not None:
+            path = _join(path, member)
+        elif index is not None:
+            path = f"{path}.{index + 1}.member"
+        elif key is not None:
+            path = f"{path}.key"
+    return path or "body"
 
 
-_COMPILER = _Compiler()
+def _value_at(value: Any, name: str, default: Any) -> Any:
+    """Return the value a botocore error name points at (it reports lengths, not values)."""
+    try:
+        for member, index, key in _steps(name):
+            if key is not None:
+                return key
+            value = value[index] if index is not None else value[member]
+    except (KeyError, IndexError, TypeError):  # a map key that looks like a path
+        return default
+    return value
 
 
-def shape_check(shape: Shape) -> Check:
-    """Return the compiled check for any model shape."""
-    return _COMPILER.compile(shape)
+def _phrase(value: Any, root: str, reason: str, name: str, details: dict[str, Any]) -> str:
+    """Phrase one botocore finding as AWS does."""
+    if reason == "missing required field":
+        return _problem(None, _aws_path(root, f"{name}.{details['required_name']}"), "not be null")
+    found, path = _value_at(value, name, details.get("param")), _aws_path(root, name)
+    if reason == "invalid type":
+        word = _TYPE_WORDS.get(details["valid_types"][0], "be of another type")
+        return _problem(found, path, word)
+    if reason == "invalid length":
+        return _problem(
+            found, path, f"have length greater than or equal to {details['min_allowed']}"
+        )
+    if reason == "invalid range":
+        return _problem(
+            found, path, f"have value greater than or equal to {details['min_allowed']}"
+        )
+    return _problem(found, path, f"be valid ({reason})")
+
+
+# ---- what botocore leaves out ----------------------------------------------------------------
+
+
+@functools.cache
+def _pattern(text: str) -> re.Pattern[str] | None:
+    """Compile a model pattern, skipping ones Python cannot read."""
+    try:
+        return re.compile(text)
+    except re.error:
+        return None
+
+
+def _limits(value: Any, size: int, shape: Shape, path: str, out: list[str], low: bool) -> None:
+    """Check a length against the model's max (and its min, where botocore does not)."""
+    least, most = shape.metadata.get("min"), shape.metadata.get("max")
+    if low and least is not None and size < least:
+        out.append(_problem(value, path, f"have length greater than or equal to {least}"))
+    if most is not None and size > most:
+        out.append(_problem(value, path, f"have length less than or equal to {most}"))
+
+
+def _string(value: str, shape: Shape, path: str, out: list[str]) -> None:
+    """Check a string's max length, pattern and enum."""
+    _limits(value, len(value), shape, path, out, low=False)
+    pattern = _pattern(shape.metadata.get("pattern") or "")
+    if pattern is not None and pattern.pattern and pattern.fullmatch(value) is None:
+        out.append(_problem(value, path, f"satisfy regular expression pattern: {pattern.pattern}"))
+    enum = getattr(shape, "enum", None) or ()
+    if enum and value not in enum:
+        out.append(_problem(value, path, f"satisfy enum value set: [{', '.join(enum)}]"))
+
+
+def _number(value: Any, shape: Shape, path: str, out: list[str]) -> None:
+    """Refuse booleans (botocore takes True for 1) and check the model's max."""
+    integral = shape.type_name in _INTEGRAL_TYPES
+    if isinstance(value, bool):
+        out.append(_problem(value, path, "be an integer" if integral else "be a number"))
+        return
+    if not isinstance(value, int if integral else (int, float)):
+        return  # botocore reported the type
+    most = shape.metadata.get("max")
+    if most is not None and value > most:
+        out.append(_problem(value, path, f"have value less than or equal to {most}"))
+
+
+def _extras(value: Any, shape: Shape, path: str, out: list[str]) -> None:
+    """Check what botocore does not, for a value and everything in it."""
+    if isinstance(shape, StructureShape) and isinstance(value, dict):
+        for name, item in value.items():
+            if name in shape.members:
+                _extras(item, shape.members[name], _join(path, name), out)
+    elif isinstance(shape, ListShape) and isinstance(value, list | tuple):
+        _limits(value, len(value), shape, path, out, low=False)
+        for index, item in enumerate(value):
+            _extras(item, shape.member, f"{path}.{index + 1}.member", out)
+    elif isinstance(shape, MapShape) and isinstance(value, dict):
+        _limits(value, len(value), shape, path, out, low=True)
+        for key, item in value.items():
+            _extras(key, shape.key, f"{path}.key", out)
+            _extras(item, shape.value, f"{path}.{key}", out)
+    elif shape.type_name == "string" and isinstance(value, str):
+        _string(value, shape, path, out)
+    elif shape.type_name in _NUMBER_TYPES:
+        _number(value, shape, path, out)
+
+
+# ---- the validator ---------------------------------------------------------------------------
+
+
+def _without_nulls(value: Any) -> Any:
+    """Drop null members and map entries: AWS reads them as absent."""
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
+def problems(value: Any, shape: Shape, path: str = "") -> list[str]:
+    """Return the AWS-style problems of a value against a model shape (empty if valid)."""
+    value = _without_nulls(value)
+    found = [
+        _phrase(value, path, reason, name, details)
+        for reason, name, details in _botocore_errors(value, shape)
+        if reason != "unknown field"  # AWS ignores members it does not know
+    ]
+    _extras(value, shape, path, found)
+    return found
 
 
 def problems_for(shape_name: str, value: Any, path: str) -> list[str]:
     """Validate one value against a named model shape and return the problems."""
-    out: list[str] = []
-    shape_check(model.shape(shape_name))(value, path, out)
-    return out
+    return problems(value, model.shape(shape_name), path)
 
 
-def summarize(problems: list[str]) -> str:
+def summarize(found: list[str]) -> str:
     """Join problems into one AWS-style validation message."""
-    count = len(problems)
+    count = len(found)
     noun = "error" if count == 1 else "errors"
-    return f"{count} validation {noun} detected: " + "; ".join(problems)
+    return f"{count} validation {noun} detected: " + "; ".join(found)
 
 
 class InputValidator:
     """Validates request bodies of the served operations against their input shapes."""
 
     def __init__(self, operations: tuple[str, ...] = model.OPERATIONS) -> None:
-        self._checks = {op: shape_check(model.input_shape(op)) for op in operations}
+        self._shapes = {op: model.input_shape(op) for op in operations}
 
     def problems(self, operation: str, params: Any) -> list[str]:
         """Return the validation problems of one request body (empty if valid)."""
-        out: list[str] = []
-        self._checks[operation](params, "", out)
-        return out
+        return problems(params, self._shapes[operation])

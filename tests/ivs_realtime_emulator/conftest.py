@@ -9,7 +9,7 @@ import boto3
 import botocore.retries.standard
 import pytest
 from botocore.config import Config
-from ivs_realtime_emulator import Emulator, Scenario
+from ivs_realtime_emulator import Emulator, Scenario, parse_scenario
 
 from .support import small_scenario_dict
 
@@ -36,7 +36,7 @@ def _zero(self: object, context: object) -> float:
 @pytest.fixture
 def small_scenario() -> Scenario:
     """The small two-region scenario."""
-    return Scenario.from_dict(small_scenario_dict())
+    return parse_scenario(small_scenario_dict())
 
 
 @pytest.fixture

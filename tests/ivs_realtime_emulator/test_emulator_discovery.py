@@ -10,7 +10,14 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from ivs_realtime_emulator import Emulator, Faults, Scenario, generate_scenario, load_demo_scenario
+from ivs_realtime_emulator import (
+    Emulator,
+    Faults,
+    Scenario,
+    generate_scenario,
+    load_demo_scenario,
+    parse_scenario,
+)
 from ivs_realtime_emulator.service import Service
 
 from .conftest import ClientFactory
@@ -41,7 +48,7 @@ def _replica(session: str, stage: str, dest_session: str, states: list[str | Non
 @pytest.fixture
 def scenario() -> Scenario:
     """Two source stages replicating into shared destinations over four epochs."""
-    return Scenario.from_dict(
+    return parse_scenario(
         {
             "name": "discovery",
             "epochs": 4,

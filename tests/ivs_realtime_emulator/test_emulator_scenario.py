@@ -17,6 +17,10 @@ from ivs_realtime_emulator import (
     ScenarioError,
     generate_scenario,
     load_demo_scenario,
+    load_scenario,
+    parse_scenario,
+    save_scenario,
+    scenario_to_dict,
 )
 from ivs_realtime_emulator.scenario import stage_region
 
@@ -61,20 +65,20 @@ def test_participant_refs_include_participants_without_replicas(small_scenario: 
 
 
 def test_round_trip_through_dict_and_file(small_scenario: Scenario, tmp_path: Path) -> None:
-    assert Scenario.from_dict(small_scenario.to_dict()) == small_scenario
+    assert parse_scenario(scenario_to_dict(small_scenario)) == small_scenario
     path = tmp_path / "s.json"
-    small_scenario.save(path)
-    assert Scenario.load(path) == small_scenario
+    save_scenario(small_scenario, path)
+    assert load_scenario(path) == small_scenario
 
 
 def test_faults_are_read_from_the_file() -> None:
     data = small_scenario_dict()
     data["faults"] = {"latency_ms": 5, "cycle_participants": ["alice"], "fail_first": {"error": 2}}
-    scenario = Scenario.from_dict(data)
+    scenario = parse_scenario(data)
     assert scenario.faults == Faults(
         latency_ms=5.0, cycle_participants=frozenset({"alice"}), fail_first={"error": 2}
     )
-    assert Scenario.from_dict(scenario.to_dict()).faults == scenario.faults
+    assert parse_scenario(scenario_to_dict(scenario)).faults == scenario.faults
 
 
 def _broken(path: str, value: Any) -> dict[str, Any]:
@@ -158,7 +162,7 @@ _DELETE = object()
 )
 def test_invalid_scenarios_name_the_field(path: str, value: Any, message: str) -> None:
     with pytest.raises(ScenarioError) as caught:
-        Scenario.from_dict(_broken(path, value))
+        parse_scenario(_broken(path, value))
     assert message in str(caught.value)
 
 
@@ -166,20 +170,20 @@ def test_every_problem_is_listed_at_once() -> None:
     data = _broken("participants.0.participant_id", "a b")
     data["participants"][1]["source_stage_arn"] = "nope"
     with pytest.raises(ScenarioError, match=r"2 problem\(s\)"):
-        Scenario.from_dict(data)
+        parse_scenario(data)
 
 
 def test_load_reports_file_problems(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError, match="cannot read scenario file"):
-        Scenario.load(tmp_path / "missing.json")
+        load_scenario(tmp_path / "missing.json")
     bad = tmp_path / "bad.json"
     bad.write_text("{not json", encoding="utf-8")
     with pytest.raises(ScenarioError, match=r"bad\.json: not valid JSON"):
-        Scenario.load(bad)
+        load_scenario(bad)
     wrong = tmp_path / "wrong.json"
     wrong.write_text(json.dumps([1, 2]), encoding="utf-8")
     with pytest.raises(ScenarioError, match=r"wrong\.json: scenario: expected an object"):
-        Scenario.load(wrong)
+        load_scenario(wrong)
 
 
 # ---- generated scenarios ---------------------------------------------------------------------
@@ -195,7 +199,7 @@ def test_generated_scenario_shape_and_validity() -> None:
         "us-east-1",
         "eu-west-1",
     }
-    Scenario.from_dict(scenario.to_dict())  # passes every consistency check
+    parse_scenario(scenario_to_dict(scenario))  # passes every consistency check
 
 
 def test_generated_scenarios_are_deterministic_and_change_over_epochs() -> None:
@@ -209,7 +213,7 @@ def test_generated_scenarios_are_deterministic_and_change_over_epochs() -> None:
     assert first.expected_replicas(3) != other.expected_replicas(3)
     assert first.expected_replicas(0) != first.expected_replicas(3)
     assert len(first.expected_replicas(0)) == 200  # everything starts ACTIVE
-    Scenario.from_dict(first.to_dict())
+    parse_scenario(scenario_to_dict(first))
 
 
 def test_large_generated_scenarios_are_lazy() -> None:
@@ -256,14 +260,14 @@ def _restarts(states: tuple[str | None, ...]) -> bool:
 
 def test_demo_file_round_trips() -> None:
     demo = load_demo_scenario()
-    assert Scenario.from_dict(json.loads(DEMO_SCENARIO_PATH.read_text())) == demo
-    assert demo.to_dict() == json.loads(DEMO_SCENARIO_PATH.read_text())
+    assert parse_scenario(json.loads(DEMO_SCENARIO_PATH.read_text())) == demo
+    assert scenario_to_dict(demo) == json.loads(DEMO_SCENARIO_PATH.read_text())
 
 
 def test_readme_example_is_a_valid_scenario() -> None:
     text = (DEMO_SCENARIO_PATH.parents[1] / "README.md").read_text(encoding="utf-8")
     example = text.split("## Scenario files", 1)[1].split("```json", 1)[1].split("```", 1)[0]
-    scenario = Scenario.from_dict(json.loads(example))
+    scenario = parse_scenario(json.loads(example))
     assert [r["replication_state"] for r in scenario.expected_replicas(2)] == ["STOPPED"]
     assert scenario.expected_replicas(3) == []
 
@@ -283,4 +287,4 @@ def test_live_clock_starts_each_epoch_when_the_emulator_enters_it() -> None:
     assert (
         before <= entered_first <= entered_second <= datetime.now(UTC) + timedelta(milliseconds=1)
     )
-    assert scenario.to_dict()["live_clock"] is True
+    assert scenario_to_dict(scenario)["live_clock"] is True

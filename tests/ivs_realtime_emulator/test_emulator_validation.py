@@ -1,4 +1,4 @@
-"""The generic validator reads its rules from botocore's service model."""
+"""Request validation: botocore's own validator, plus the service-side checks it leaves out."""
 
 from __future__ import annotations
 
@@ -32,11 +32,57 @@ def test_unknown_members_are_ignored_like_aws(validator: InputValidator) -> None
     assert validator.problems(LPR, lpr(somethingNew=123)) == []
 
 
-def test_required_members(validator: InputValidator) -> None:
-    problems = validator.problems(LPR, {"sourceStageArn": US_STAGE})
-    assert problems == [
+@pytest.mark.parametrize(
+    "params",
+    [{"sourceStageArn": US_STAGE}, lpr(participantId=None)],
+    ids=["missing", "null"],
+)
+def test_required_members(validator: InputValidator, params: dict[str, Any]) -> None:
+    assert validator.problems(LPR, params) == [
         "Value null at 'participantId' failed to satisfy constraint: Member must not be null"
     ]
+
+
+def test_null_optional_members_are_absent(validator: InputValidator) -> None:
+    assert validator.problems(LPR, lpr(maxResults=None, nextToken=None)) == []
+
+
+@pytest.mark.parametrize(
+    ("params", "problem"),
+    [
+        (
+            lpr(maxResults=51),
+            "Value '51' at 'maxResults' failed to satisfy constraint: "
+            "Member must have value less than or equal to 50",
+        ),
+        (
+            lpr(maxResults=0),
+            "Value '0' at 'maxResults' failed to satisfy constraint: "
+            "Member must have value greater than or equal to 1",
+        ),
+        (
+            lpr(maxResults=True),
+            "Value 'True' at 'maxResults' failed to satisfy constraint: Member must be an integer",
+        ),
+        (
+            lpr(participantId="p" * 65),
+            f"Value '{'p' * 65}' at 'participantId' failed to satisfy "
+            "constraint: Member must have length less than or equal to 64",
+        ),
+        (
+            lpr(participantId="a b"),
+            "Value 'a b' at 'participantId' failed to satisfy "
+            "constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9-_]*",
+        ),
+    ],
+    ids=["max", "min", "boolean", "max-length", "pattern"],
+)
+def test_each_broken_constraint_is_reported_once(
+    validator: InputValidator, params: dict[str, Any], problem: str
+) -> None:
+    # botocore checks minimums and types, this package maximums, patterns and enums:
+    # should botocore start checking one of ours, this shows the duplicate.
+    assert validator.problems(LPR, params) == [problem]
 
 
 @pytest.mark.parametrize(
