@@ -25,6 +25,14 @@ from ivs_replicas.sources.ivs_realtime.settings import (
 logger = logging.getLogger(__name__)
 
 FIELDS = ("source_stage_arn", "participant_id")
+# A participants file is read whole: 16 MiB holds about 150,000 participants.
+MAX_FILE_BYTES = 16 * 2**20
+# No valid line comes near this; it keeps every field far below csv's own field limit.
+MAX_LINE_CHARS = 16 * 2**10
+JSON_SPACE = re.compile(r"[ \t\n\r]*")
+
+# A participant entry and where it is, as "file:line" or "setting[index]".
+Located = tuple[str, Mapping[str, Any]]
 
 
 def stage_region(stage_arn: str) -> str:
@@ -94,8 +102,15 @@ def field_problems(field: str, value: object) -> list[str]:
     if not isinstance(value, str):
         return [f"{field} must be a string, got {type(value).__name__}"]
     if len(value) > max_length or not pattern.fullmatch(value):
-        return [f"{field} {value!r} does not match {pattern.pattern} (max {max_length})"]
+        return [f"{field} {shown(value)} does not match {pattern.pattern} (max {max_length})"]
     return []
+
+
+def shown(value: str, limit: int = 80) -> str:
+    """The value quoted for a message, cut short when it is long."""
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}... ({len(value)} characters)"
 
 
 def region_problems(stage_arn: str) -> list[str]:
@@ -109,7 +124,7 @@ def region_problems(stage_arn: str) -> list[str]:
     ]
 
 
-def validate(entries: Iterable[tuple[str, Mapping[str, Any]]], source: str) -> list[Participant]:
+def validate(entries: Iterable[Located], source: str) -> list[Participant]:
     """Turn (location, entry) pairs into unique participants, or name every bad entry."""
     participants: list[Participant] = []
     seen: set[Participant] = set()
@@ -133,24 +148,66 @@ def validate(entries: Iterable[tuple[str, Mapping[str, Any]]], source: str) -> l
 
 
 def read_participants_file(path: str | Path) -> list[Participant]:
-    """Read participants from a CSV (header source_stage_arn,participant_id) or JSON-lines file."""
+    """Read participants from a CSV (header source_stage_arn,participant_id) or JSON file.
+
+    JSON is one object per line, or one array of objects. The read is bounded, so a huge
+    file or a device such as /dev/zero fails at once, and every problem names file and line.
+    """
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise InvalidSourceInput(f"cannot read participants file {file}: {error}") from error
+    text = _read_text(file)
     if not text.strip():
         raise InvalidSourceInput(f"participants file {file} is empty")
-    first_line = text.lstrip().splitlines()[0]
-    entries = _json_lines(text, file) if first_line.startswith("{") else _csv_rows(text, file)
+    first = text.lstrip()[0]
+    entries: Iterable[Located]
+    if first == "[":
+        entries = _json_array(text, file)
+    elif first == "{":
+        entries = _json_lines(text, file)
+    else:
+        entries = _csv_rows(text, file)
     return validate(entries, str(file))
 
 
-def _json_lines(text: str, file: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    """Yield (file:line, object) for every non-blank JSON line."""
+def _read_text(file: Path) -> str:
+    """The file as text: at most MAX_FILE_BYTES of UTF-8, a leading byte-order mark dropped."""
+    try:
+        with file.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        raise InvalidSourceInput(f"cannot read participants file {file}: {error}") from error
+    if len(data) > MAX_FILE_BYTES:
+        raise InvalidSourceInput(
+            f"participants file {file} is larger than {MAX_FILE_BYTES // 2**20} MiB: "
+            "is it the right file?"
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise InvalidSourceInput(
+            f"{file}:{line}: not UTF-8 text (byte 0x{data[error.start]:02x}): "
+            "save the file as UTF-8 (in Excel: CSV UTF-8)"
+        ) from None
+
+
+def _lines(text: str, file: Path) -> list[str]:
+    """The file's lines, split on \\n only (other breaks stay in the line), each one bounded."""
+    lines = text.split("\n")
+    problems = [
+        f"{file}:{number}: line is longer than {MAX_LINE_CHARS} characters"
+        for number, line in enumerate(lines, start=1)
+        if len(line) > MAX_LINE_CHARS
+    ]
+    if problems:
+        raise InvalidSourceInput(f"{len(problems)} bad participant entries in {file}", problems)
+    return lines
+
+
+def _json_lines(text: str, file: Path) -> list[Located]:
+    """(file:line, object) for every non-blank line; every bad line is named."""
     problems = []
-    entries = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    entries: list[Located] = []
+    for number, line in enumerate(_lines(text, file), start=1):
         if not line.strip():
             continue
         try:
@@ -164,23 +221,88 @@ def _json_lines(text: str, file: Path) -> Iterator[tuple[str, Mapping[str, Any]]
         entries.append((f"{file}:{number}", entry))
     if problems:
         raise InvalidSourceInput(f"{len(problems)} bad participant entries in {file}", problems)
-    return iter(entries)
+    return entries
 
 
-def _csv_rows(text: str, file: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    """Yield (file:line, row) for every CSV data row; the header must name both fields."""
-    reader = csv.DictReader(text.splitlines())
-    missing = [field for field in FIELDS if field not in (reader.fieldnames or [])]
+def _json_array(text: str, file: Path) -> list[Located]:
+    """(file:line [index], object) for every item of a JSON array of objects."""
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidSourceInput(f"{file}:{error.lineno}: not valid JSON ({error.msg})") from None
+    starts = _item_lines(text)
+    problems = [
+        f"{file}:{starts[index]} [{index}]: expected a JSON object"
+        for index, item in enumerate(items)
+        if not isinstance(item, dict)
+    ]
+    if problems:
+        raise InvalidSourceInput(f"{len(problems)} bad participant entries in {file}", problems)
+    return [(f"{file}:{starts[index]} [{index}]", item) for index, item in enumerate(items)]
+
+
+def _item_lines(text: str) -> list[int]:
+    """The line each top-level item of a valid JSON array starts on."""
+    decoder = json.JSONDecoder()
+    position = _skip_space(text, text.index("[") + 1)
+    lines = []
+    while text[position] != "]":
+        lines.append(text.count("\n", 0, position) + 1)
+        _, end = decoder.raw_decode(text, position)
+        position = _skip_space(text, end)
+        if text[position] == ",":
+            position = _skip_space(text, position + 1)
+    return lines
+
+
+def _skip_space(text: str, position: int) -> int:
+    """The position of the next character that is not JSON whitespace."""
+    match = JSON_SPACE.match(text, position)
+    return match.end() if match else position
+
+
+def _csv_rows(text: str, file: Path) -> Iterator[Located]:
+    """Yield (file:line, row) for every CSV data row; the header must name both fields.
+
+    Lines are split on \\n only, so reported line numbers are the ones an editor shows; a quoted
+    field that runs over a line break is refused rather than joined into one value.
+    """
+    reader = csv.reader(_lines(text, file), strict=True)
+    header: list[str] | None = None
+    line = 0
+    try:
+        for row in reader:
+            first, line = line + 1, reader.line_num
+            if line > first:
+                raise InvalidSourceInput(
+                    f"{file}:{first}: a quoted field runs over a line break "
+                    f"(lines {first}-{line}): a participant field cannot contain one"
+                )
+            if not any(value.strip() for value in row):
+                continue
+            if header is None:
+                header = [name.strip() for name in row]
+                _check_header(header, file, line)
+                continue
+            entry = dict(zip(header, (value.strip() for value in row), strict=False))
+            yield (f"{file}:{line}", {field: entry.get(field, "") for field in FIELDS})
+    except csv.Error as error:
+        reason = (
+            "a carriage return inside a field: end lines with \\n or \\r\\n"
+            if "new-line character" in str(error)
+            else str(error)
+        )
+        raise InvalidSourceInput(f"{file}:{line + 1}: not valid CSV ({reason})") from None
+
+
+def _check_header(header: list[str], file: Path, line: int) -> None:
+    """Refuse a CSV header that lacks one of the fields."""
+    missing = [field for field in FIELDS if field not in header]
     if missing:
         raise InvalidSourceInput(
-            f"{file}:1: CSV header must include {','.join(FIELDS)} (missing {', '.join(missing)})"
+            f"{file}:{line}: CSV header must include {','.join(FIELDS)} "
+            f"(missing {', '.join(missing)}); or give JSON: one object per line, or an array"
         )
-    for row in reader:
-        if any((value or "").strip() for value in row.values() if isinstance(value, str)):
-            yield (
-                f"{file}:{reader.line_num}",
-                {field: (row[field] or "").strip() for field in FIELDS},
-            )
 
 
 def resolve_participants(
