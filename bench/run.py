@@ -1,6 +1,6 @@
-"""Benchmarks of ivs-replicas: overhead, quota-bound, scale and history views.
+"""Benchmarks of ivs-replicas: overhead, quota-bound, scale, history views and start-up.
 
-Usage: .venv/bin/python bench/run.py [--quick] [--only a,b,c,d]
+Usage: .venv/bin/python bench/run.py [--quick] [--only a,b,c,d,e]
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from harness import Figure, machine_lines, offline_environment, print_table
 offline_environment()
 
 # Section letter -> module in bench/ with a `run(quick) -> list[Figure]`.
-SECTIONS = {"a": "overhead", "b": "quota", "c": "scale", "d": "history"}
+SECTIONS = {"a": "overhead", "b": "quota", "c": "scale", "d": "history", "e": "startup"}
 
 
 def section_runner(name: str) -> Callable[[bool], list[Figure]]:
