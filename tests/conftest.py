@@ -3,34 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pytest
-from dlt.common.configuration.specs import AwsCredentials
 from ivs_realtime_emulator import Emulator, Faults, Scenario
-from ivs_replicas import runner
+from ivs_replicas import cli
 
-from .helpers import FAKE_KEY_ID, FAKE_SECRET, RunFn
+from .helpers import Invocation, RunFn, go_offline, project_config, run_pipeline
 
 
 @pytest.fixture(autouse=True)
 def offline_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fake credentials, no profile, no telemetry: nothing can reach AWS or the internet."""
-    for name in (
-        "AWS_PROFILE",
-        "AWS_DEFAULT_PROFILE",
-        "AWS_SESSION_TOKEN",
-        "AWS_ENDPOINT_URL",
-        "AWS_ENDPOINT_URL_IVS_REALTIME",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", FAKE_KEY_ID)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", FAKE_SECRET)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    go_offline(monkeypatch)
 
 
 @pytest.fixture
@@ -57,17 +43,20 @@ def database(tmp_path: Path) -> Path:
 @pytest.fixture
 def run_against(database: Path) -> RunFn:
     """Run the pipeline once against an emulator, with its scenario's participants."""
+    return partial(run_pipeline, database)
 
-    def run(emulator: Emulator, **options: Any) -> runner.RunSummary:
-        options.setdefault("participants", emulator.scenario.participant_refs())
-        options.setdefault("requests_per_second", 0)
-        return runner.run(
-            database,
-            credentials=AwsCredentials(
-                aws_access_key_id=FAKE_KEY_ID, aws_secret_access_key=FAKE_SECRET
-            ),
-            endpoint_url=emulator.url,
-            **options,
-        )
 
-    return run
+@pytest.fixture
+def ivs_replicas(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., Invocation]:
+    """`ivs-replicas ARGS` run in-process from tmp_path, reading that project's settings only."""
+    monkeypatch.chdir(tmp_path)
+
+    def invoke(*args: str) -> Invocation:
+        with project_config(tmp_path):
+            code = cli.main(list(args))
+        captured = capsys.readouterr()
+        return Invocation(code, captured.out, captured.err)
+
+    return invoke

@@ -1,4 +1,9 @@
-"""The command line as a user runs it: bad input exits 2, names the problem, writes nothing."""
+"""The command line as a user runs it: bad input exits 2, names the problem, writes nothing.
+
+In-process (`cli.main`), like sqlite-utils' CliRunner: these commands stop before any process,
+lock or signal matters, so a subprocess would only add start-up time. The one subprocess caps
+its memory.
+"""
 
 from __future__ import annotations
 
@@ -7,29 +12,28 @@ import os
 import resource
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from ivs_replicas import cli
-from ivs_replicas.errors import EXIT_BAD_INPUT
+
+from .helpers import Invocation
 
 STAGE = "arn:aws:ivs:us-east-1:123456789012:stage/AbCdEf123456"
+ONE_PARTICIPANT = f'participants = [{{source_stage_arn = "{STAGE}", participant_id = "p"}}]\n'
+
+Invoke = Callable[..., Invocation]
 
 
-def ivs_replicas(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run the console script in a subprocess."""
-    script = Path(sys.executable).with_name("ivs-replicas")
-    return subprocess.run(
-        [str(script), *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "RUNTIME__DLTHUB_TELEMETRY": "false", **(env or {})},
-        check=False,
-    )
+def files_in(folder: Path) -> list[str]:
+    """Every file under a folder, as relative paths."""
+    return sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file())
+
+
+def write_config(project: Path, settings: str) -> None:
+    """A .dlt/config.toml with a [sources.ivs_realtime] section, in the project folder."""
+    (project / ".dlt").mkdir()
+    (project / ".dlt" / "config.toml").write_text(f"[sources.ivs_realtime]\n{settings}")
 
 
 @pytest.mark.parametrize(
@@ -42,55 +46,49 @@ def ivs_replicas(
     ids=["malformed-arn", "bad-participant-id", "empty-file"],
 )
 def test_bad_participants_file_exits_2_and_writes_nothing(
-    tmp_path: Path, content: str, named: str
+    ivs_replicas: Invoke, tmp_path: Path, content: str, named: str
 ) -> None:
     (tmp_path / "participants.csv").write_text(content)
-    result = ivs_replicas("run", "--participants", "participants.csv", cwd=tmp_path)
-    assert result.returncode == 2, result.stderr
-    assert named in result.stderr
-    assert "Traceback" not in result.stderr
-    assert not (tmp_path / "ivs_replicas.duckdb").exists()
+    result = ivs_replicas("run", "--participants", "participants.csv")
+    assert result.exit_code == 2, result.err
+    assert named in result.err
+    assert "Traceback" not in result.err
+    assert files_in(tmp_path) == ["participants.csv"]
 
 
-def test_bad_setting_exits_2_naming_it(tmp_path: Path) -> None:
+def test_bad_setting_exits_2_naming_it(
+    ivs_replicas: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "participants.csv").write_text(f"source_stage_arn,participant_id\n{STAGE},pub-1\n")
-    result = ivs_replicas(
-        "run",
-        "--participants",
-        "participants.csv",
-        cwd=tmp_path,
-        env={"SOURCES__IVS_REALTIME__PAGE_SIZE": "51"},
-    )
-    assert result.returncode == 2, result.stderr
-    assert "page_size is 51" in result.stderr
-    assert not (tmp_path / "ivs_replicas.duckdb").exists()
+    monkeypatch.setenv("SOURCES__IVS_REALTIME__PAGE_SIZE", "51")
+    result = ivs_replicas("run", "--participants", "participants.csv")
+    assert result.exit_code == 2, result.err
+    assert "page_size is 51" in result.err
+    assert files_in(tmp_path) == ["participants.csv"]
 
 
-def test_unknown_config_key_exits_2_naming_it(tmp_path: Path) -> None:
-    (tmp_path / ".dlt").mkdir()
-    (tmp_path / ".dlt" / "config.toml").write_text(
-        f'[sources.ivs_realtime]\npage_sise = 10\nparticipants = [{{source_stage_arn = "{STAGE}", participant_id = "p"}}]\n'
-    )
-    result = ivs_replicas("run", cwd=tmp_path)
-    assert result.returncode == 2, result.stderr
-    assert "page_sise" in result.stderr
+def test_unknown_config_key_exits_2_naming_it(ivs_replicas: Invoke, tmp_path: Path) -> None:
+    write_config(tmp_path, f"page_sise = 10\n{ONE_PARTICIPANT}")
+    result = ivs_replicas("run")
+    assert result.exit_code == 2, result.err
+    assert "page_sise" in result.err
+    assert files_in(tmp_path) == [".dlt/config.toml"]
 
 
-def test_wrong_type_exits_2_naming_it(tmp_path: Path) -> None:
-    (tmp_path / ".dlt").mkdir()
-    (tmp_path / ".dlt" / "config.toml").write_text(
-        f'[sources.ivs_realtime]\nrequests_per_second = "fast"\nparticipants = [{{source_stage_arn = "{STAGE}", participant_id = "p"}}]\n'
-    )
-    result = ivs_replicas("run", cwd=tmp_path)
-    assert result.returncode == 2, result.stderr
-    assert "requests_per_second" in result.stderr
-    assert "Traceback" not in result.stderr
+def test_wrong_type_exits_2_naming_it(ivs_replicas: Invoke, tmp_path: Path) -> None:
+    write_config(tmp_path, f'requests_per_second = "fast"\n{ONE_PARTICIPANT}')
+    result = ivs_replicas("run")
+    assert result.exit_code == 2, result.err
+    assert "requests_per_second" in result.err
+    assert "Traceback" not in result.err
+    assert files_in(tmp_path) == [".dlt/config.toml"]
 
 
-def test_no_participants_exits_2(tmp_path: Path) -> None:
-    result = ivs_replicas("run", cwd=tmp_path)
-    assert result.returncode == 2, result.stderr
-    assert "no participants configured" in result.stderr
+def test_no_participants_exits_2(ivs_replicas: Invoke, tmp_path: Path) -> None:
+    result = ivs_replicas("run")
+    assert result.exit_code == 2, result.err
+    assert "no participants configured" in result.err
+    assert files_in(tmp_path) == []
 
 
 @pytest.mark.parametrize(
@@ -111,26 +109,21 @@ def test_no_participants_exits_2(tmp_path: Path) -> None:
     ],
 )
 def test_bad_participants_file_exits_2_naming_file_and_line(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    content: str | bytes,
-    line: int,
+    ivs_replicas: Invoke, tmp_path: Path, content: str | bytes, line: int
 ) -> None:
-    monkeypatch.chdir(tmp_path)
     path = tmp_path / "participants.csv"
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
-    code = cli.main(["run", "--participants", str(path), "--db", "replicas.duckdb"])
-    err = capsys.readouterr().err
-    assert code == EXIT_BAD_INPUT, err
-    assert f"{path}:{line}" in err
-    assert "Traceback" not in err
-    assert len(err) < 2_000
-    assert not (tmp_path / "replicas.duckdb").exists()
+    result = ivs_replicas("run", "--participants", str(path), "--db", "replicas.duckdb")
+    assert result.exit_code == 2, result.err
+    assert f"{path}:{line}" in result.err
+    assert "Traceback" not in result.err
+    assert len(result.err) < 2_000
+    assert files_in(tmp_path) == ["participants.csv"]
 
 
 def test_an_endless_participants_file_exits_2_at_once_naming_it(tmp_path: Path) -> None:
-    # Memory is capped, so reading the whole of /dev/zero fails instead of filling the machine.
+    # A subprocess, for its memory cap: reading the whole of /dev/zero fails instead of
+    # filling the machine.
     script = Path(sys.executable).with_name("ivs-replicas")
     result = subprocess.run(
         [str(script), "run", "--participants", "/dev/zero", "--db", "replicas.duckdb"],
