@@ -121,6 +121,7 @@ def test_bad_participants_file_exits_2_naming_file_and_line(
     assert files_in(tmp_path) == ["participants.csv"]
 
 
+@pytest.mark.slow
 def test_an_endless_participants_file_exits_2_at_once_naming_it(tmp_path: Path) -> None:
     # A subprocess, for its memory cap: reading the whole of /dev/zero fails instead of
     # filling the machine.

@@ -47,6 +47,7 @@ def test_a_plain_dataset_name_is_loaded_viewed_and_published_under_that_name(
     assert query(database, "select count(*) from team_a.replicas_current") == [(4,)]
 
 
+@pytest.mark.slow
 def test_a_pending_package_resumes_into_its_own_dataset_only(
     start_emulator: StartFn, run_against: RunFn, database: Path
 ) -> None:

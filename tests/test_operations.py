@@ -85,6 +85,7 @@ def test_run_from_the_command_line_loads_the_scenario(
     )
 
 
+@pytest.mark.slow
 def test_failed_participants_exit_3_with_summary(start_emulator: StartFn, tmp_path: Path) -> None:
     scenario = generate_scenario(
         participants=4, replicas_per_participant=3, participants_per_stage=2

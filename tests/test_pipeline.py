@@ -249,6 +249,7 @@ def test_a_run_changes_no_global_dlt_config(start_emulator: StartFn, run_against
     assert config_snapshot() == before
 
 
+@pytest.mark.slow
 def test_the_pipeline_bounds_duckdb_memory_and_keeps_no_loaded_files(
     start_emulator: StartFn, run_against: RunFn, database: Path
 ) -> None:
@@ -324,6 +325,7 @@ def test_a_users_own_dlt_pipeline_feeds_the_views(
     assert runs == [(tally.run_id, 4, 56)]
 
 
+@pytest.mark.slow
 def test_an_interrupted_load_stays_hidden_in_a_users_pipeline(
     start_emulator: StartFn, database: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -360,6 +362,7 @@ def loaded_replicas_of(database: Path, run_id: str) -> list[dict[str, str]]:
     return sorted_rows([dict(zip(REPLICA_COLUMNS, row, strict=True)) for row in rows])
 
 
+@pytest.mark.slow
 def test_the_dlt_init_style_script_loads_from_config_and_applies_the_views(
     start_emulator: StartFn, tmp_path: Path
 ) -> None:

@@ -240,6 +240,7 @@ def cli_run(
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("config", "secrets", "env", "named"),
     [
