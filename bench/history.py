@@ -13,7 +13,8 @@ from typing import Any
 
 import duckdb
 from harness import Figure, median, print_table, scratch_dir, spread, timed
-from ivs_replicas import synthetic_history, warehouse
+from ivs_replicas import synthetic_history
+from ivs_replicas.warehouse import catalog, database, views
 
 DATASET = "ivs_realtime"
 STORED = "bench_stored"
@@ -24,7 +25,7 @@ def counted(
     connection: duckdb.DuckDBPyConnection, view: str, repeats: int
 ) -> tuple[list[float], int]:
     """Seconds of `select count(*)` on a view, `repeats` times, and the count."""
-    sql = f"select count(*) from {warehouse.quote_identifier(view)}"
+    sql = f"select count(*) from {database.quote_identifier(view)}"
     results = [timed(lambda: connection.execute(sql).fetchone()) for _ in range(repeats)]
     return [seconds for seconds, _ in results], int(results[-1][1][0])  # type: ignore[index]
 
@@ -47,7 +48,7 @@ def build(connection: duckdb.DuckDBPyConnection, hours: int) -> tuple[float, dic
     seconds, tables = timed(
         lambda: synthetic_history.generate_history(connection, DATASET, replicas=1000, hours=hours)
     )
-    warehouse.apply_views(connection, DATASET)
+    views.apply_views(connection, DATASET)
     return seconds, tables
 
 
@@ -63,7 +64,7 @@ def base_tables(connection: duckdb.DuckDBPyConnection, schema: str) -> list[str]
 
 def apply_with_stored_view(connection: duckdb.DuckDBPyConnection) -> float:
     """Build the views in a scratch schema with the shared view stored as a table; seconds to store it."""
-    quote = warehouse.quote_identifier
+    quote = database.quote_identifier
     connection.execute(f"create schema if not exists {STORED}")
     for table in base_tables(connection, DATASET):
         connection.execute(
@@ -71,9 +72,9 @@ def apply_with_stored_view(connection: duckdb.DuckDBPyConnection) -> float:
             f"select * from {quote(DATASET)}.{quote(table)}"
         )
     stored = 0.0
-    with warehouse.default_schema(connection, STORED):
-        for path in warehouse.view_files():
-            if warehouse.view_name(path) != SHARED_VIEW:
+    with database.default_schema(connection, STORED):
+        for path in catalog.view_files():
+            if catalog.sql_name(path) != SHARED_VIEW:
                 connection.execute(path.read_text(encoding="utf-8"))
                 continue
             sql = f"create table {SHARED_VIEW} as select * from {quote(DATASET)}.{SHARED_VIEW}"
@@ -85,12 +86,12 @@ def stored_diagnostic(
     connection: duckdb.DuckDBPyConnection,
 ) -> tuple[float, dict[str, tuple[float, int]]]:
     """Seconds to store the shared view, and one count (seconds, rows) of each other view."""
-    if SHARED_VIEW not in warehouse.view_names():
+    if SHARED_VIEW not in catalog.view_names():
         return float("nan"), {}
     stored = apply_with_stored_view(connection)
     counts = {}
-    with warehouse.default_schema(connection, STORED):
-        for view in warehouse.view_names():
+    with database.default_schema(connection, STORED):
+        for view in catalog.view_names():
             if view != SHARED_VIEW:
                 seconds, rows = counted(connection, view, 1)
                 counts[view] = (seconds[0], rows)
@@ -109,9 +110,9 @@ def run(quick: bool) -> list[Figure]:
         connection = duckdb.connect(str(directory / "history.duckdb"))
         try:
             generated, tables = build(connection, hours)
-            with warehouse.default_schema(connection, DATASET):
+            with database.default_schema(connection, DATASET):
                 timings = {}
-                for view in warehouse.view_names():
+                for view in catalog.view_names():
                     timings[view] = view_timings(connection, view, repeats)
                     print(f"  (d) {view}: done", flush=True)
             diagnostic = stored_diagnostic(connection)

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pytest
-from ivs_replicas import warehouse
 from ivs_replicas.settings import DEFAULT_DATASET
+from ivs_replicas.warehouse import views
 
 STAGE = "arn:aws:ivs:us-east-1:123456789012:stage/source01"
 DEST = "arn:aws:ivs:us-east-1:123456789012:stage/dest0001"
@@ -25,7 +25,7 @@ def connection() -> Iterator[duckdb.DuckDBPyConnection]:
     """An empty dataset with the source tables and views."""
     with duckdb.connect() as db:
         db.execute("set TimeZone = 'UTC'")
-        warehouse.create_source_tables(db, DEFAULT_DATASET)
+        views.create_source_tables(db, DEFAULT_DATASET)
         db.execute(f"use {DEFAULT_DATASET}")
         yield db
 
@@ -63,7 +63,7 @@ def event(db: duckdb.DuckDBPyConnection, name: str, hours: float, session: str) 
 
 def timeline(db: duckdb.DuckDBPyConnection) -> list[tuple[object, ...]]:
     """The timeline's columns that matter here, in order."""
-    warehouse.apply_views(db, DEFAULT_DATASET)
+    views.apply_views(db, DEFAULT_DATASET)
     return db.execute(
         "select destination_session_id, replication_started_at, start_source, replication_stopped_at, "
         "stop_source, observed_started_after_at, observed_started_at, observed_last_active_at, "
@@ -160,7 +160,7 @@ def test_rows_of_an_unfinished_load_stay_invisible(connection: duckdb.DuckDBPyCo
     connection.execute("insert into _dlt_loads (load_id, status) values ('load-1', 0)")
     scan(connection, 1, {one: "ACTIVE"}, load_id="load-1")
     scan(connection, 2, {}, load_id="load-2")
-    warehouse.apply_views(connection, DEFAULT_DATASET)
+    views.apply_views(connection, DEFAULT_DATASET)
     assert connection.execute("select run_id from scan_runs").fetchall() == [("run-1",)]
     assert connection.execute("select count(*) from replica_state_changes").fetchall() == [(1,)]
     connection.execute("insert into _dlt_loads (load_id, status) values ('load-2', 0)")

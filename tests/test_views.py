@@ -10,9 +10,11 @@ import duckdb
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ivs_replicas import synthetic_history, warehouse
+from ivs_replicas import synthetic_history
 from ivs_replicas.settings import DEFAULT_DATASET
-from ivs_replicas.sources.ivs_realtime.settings import REPLICAS_TABLE, SCANS_TABLE
+from ivs_replicas.sources.ivs_realtime.settings import SCANS_TABLE
+from ivs_replicas.warehouse import catalog, dictionary, views
+from ivs_replicas.warehouse.database import default_schema, quote_identifier
 
 from . import views_model
 from .views_fixtures import (
@@ -27,6 +29,7 @@ from .views_fixtures import (
     Scan,
     active,
     at,
+    column_types,
     failed,
     history_database,
     key,
@@ -645,7 +648,7 @@ def test_helper_views_rows(view: str, copies: int) -> None:
 def test_hash_columns_identify_keys() -> None:
     """replica_hash and participant_hash are DuckDB's hash of the key's columns."""
     with history_database(TWO_STAGES) as connection:
-        schema = warehouse.quote_identifier(DEFAULT_DATASET)
+        schema = quote_identifier(DEFAULT_DATASET)
         mismatches = connection.execute(
             f"""
             select count(*) from {schema}.replica_observations
@@ -667,20 +670,20 @@ def test_view_columns_are_the_documented_contract(view: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", warehouse.view_files(), ids=[path.name for path in warehouse.view_files()]
+    "path", catalog.view_files(), ids=[path.name for path in catalog.view_files()]
 )
 def test_view_file_states_its_grain_and_creates_its_view(path: Path) -> None:
     """Each file opens with its grain and creates exactly the view it is named for."""
     text = path.read_text(encoding="utf-8")
     created = re.findall(r"^create or replace view (\w+) as$", text, flags=re.MULTILINE)
     assert text.startswith("-- grain: ")
-    assert created == [warehouse.view_name(path)]
+    assert created == [catalog.sql_name(path)]
     assert text.rstrip().endswith("select * from final;")
 
 
 def test_every_view_file_is_tested() -> None:
     """Every view in sql/ has its column contract here."""
-    assert sorted(warehouse.view_names()) == sorted(COLUMNS)
+    assert sorted(catalog.view_names()) == sorted(COLUMNS)
 
 
 def definitions_and_rows(connection: duckdb.DuckDBPyConnection) -> dict[str, object]:
@@ -692,7 +695,7 @@ def definitions_and_rows(connection: duckdb.DuckDBPyConnection) -> dict[str, obj
     )
     return {
         view: (definitions[view], view_rows(connection, view, view_columns(connection, view)))
-        for view in warehouse.view_names()
+        for view in catalog.view_names()
     }
 
 
@@ -700,14 +703,14 @@ def test_applying_views_twice_changes_nothing() -> None:
     """apply_views is idempotent: same definitions, same rows."""
     with history_database(REAPPEARS) as connection:
         before = definitions_and_rows(connection)
-        warehouse.apply_views(connection, DEFAULT_DATASET)
+        views.apply_views(connection, DEFAULT_DATASET)
         assert definitions_and_rows(connection) == before
 
 
 def test_apply_views_keeps_the_default_schema() -> None:
     """apply_views restores the connection's default schema."""
     with duckdb.connect() as connection:
-        warehouse.apply_views(connection, DEFAULT_DATASET)
+        views.apply_views(connection, DEFAULT_DATASET)
         assert connection.execute("select current_schema()").fetchone() == ("main",)
 
 
@@ -716,7 +719,7 @@ def test_views_resolve_from_another_default_schema(tmp_path: Path) -> None:
     database = str(tmp_path / "views.duckdb")
     with history_database(REAPPEARS, path=database) as connection:
         connection.execute(f"create table main.{SCANS_TABLE} as select 1 as decoy")
-        warehouse.apply_views(connection, DEFAULT_DATASET)
+        views.apply_views(connection, DEFAULT_DATASET)
     with duckdb.connect(database, read_only=True) as connection:
         assert connection.execute("select current_schema()").fetchone() == ("main",)
         rows = connection.execute(
@@ -728,12 +731,12 @@ def test_views_resolve_from_another_default_schema(tmp_path: Path) -> None:
 def test_views_apply_to_an_empty_database() -> None:
     """Missing source tables are created empty, so the views bind and return no rows."""
     with duckdb.connect() as connection:
-        warehouse.apply_views(connection, DEFAULT_DATASET)
+        views.apply_views(connection, DEFAULT_DATASET)
         counts = [
             connection.execute(f"select count(*) from {DEFAULT_DATASET}.{view}").fetchone()
-            for view in warehouse.view_names()
+            for view in catalog.view_names()
         ]
-    assert counts == [(0,)] * len(warehouse.view_names())
+    assert counts == [(0,)] * len(catalog.view_names())
 
 
 def test_views_apply_when_a_source_column_is_missing() -> None:
@@ -744,40 +747,62 @@ def test_views_apply_when_a_source_column_is_missing() -> None:
             f"create table {DEFAULT_DATASET}.{SCANS_TABLE} as select 'run-1' as run_id, "
             "'stage' as source_stage_arn, 'p1' as participant_id, 'ok' as status"
         )
-        warehouse.apply_views(connection, DEFAULT_DATASET)
+        views.apply_views(connection, DEFAULT_DATASET)
         runs = connection.execute(f"select run_id from {DEFAULT_DATASET}.scan_runs").fetchall()
     assert runs == [("run-1",)]
 
 
-def data_dictionary() -> dict[str, str]:
-    """README's data dictionary: each '### name' section's text."""
-    text = README.read_text(encoding="utf-8")
-    start = text.index("<!-- data-dictionary:start -->")
-    section = text[start : text.index("<!-- data-dictionary:end -->")]
-    parts = re.split(r"^### (\S+)\s*$", section, flags=re.MULTILINE)
-    return dict(zip(parts[1::2], parts[2::2], strict=True))
+CATALOGUE = catalog.catalogue()
 
 
-def documented_columns(body: str) -> list[str]:
-    """The column names in a section's `| column | type | description |` table."""
-    return re.findall(r"^\|\s*`?([a-z_]+)`?\s*\|", body, flags=re.MULTILINE)
+def test_catalogue_documents_every_view_file_in_order() -> None:
+    """sql/schema.yml has one entry per view file, in the order the files are applied."""
+    documented = [name for name, relation in CATALOGUE.items() if relation.kind == "view"]
+    assert documented == catalog.view_names()
 
 
-@pytest.mark.parametrize(
-    "name",
-    [*warehouse.view_names(), REPLICAS_TABLE, SCANS_TABLE],
-    ids=[*warehouse.view_names(), REPLICAS_TABLE, SCANS_TABLE],
-)
-def test_documented_in_data_dictionary(name: str) -> None:
-    """README documents each view and table: its grain and every column."""
+def test_catalogue_documents_the_tables_the_views_read() -> None:
+    """Every loaded table the views read is documented; dlt's own _dlt_loads is not."""
+    documented = {name for name, relation in CATALOGUE.items() if relation.kind == "table"}
+    assert documented == set(views.SOURCE_SCHEMAS) - {"_dlt_loads"}
+
+
+@pytest.mark.parametrize("name", list(CATALOGUE), ids=list(CATALOGUE))
+def test_catalogue_columns_are_the_database_columns(name: str) -> None:
+    """schema.yml lists exactly the columns DuckDB describes, in order."""
     with history_database([]) as connection:
         columns = view_columns(connection, name)
-    body = data_dictionary().get(name, "")
-    documented = set(documented_columns(body)) - {"column"}
-    assert re.search(r"^Grain: \S", body, flags=re.MULTILINE), f"{name}: no 'Grain:' line"
-    undocumented = set(columns) - documented
-    unknown = {column for column in documented - set(columns) if not column.startswith("_dlt")}
-    assert (sorted(undocumented), sorted(unknown)) == ([], [])
+    assert CATALOGUE[name].column_names == columns
+
+
+@pytest.mark.parametrize("path", catalog.view_files(), ids=catalog.view_names())
+def test_catalogue_grain_is_the_view_files_grain(path: Path) -> None:
+    """A view's grain in schema.yml is its file's `-- grain:` header, `code` marks aside."""
+    header = path.read_text(encoding="utf-8").splitlines()[0].removeprefix("-- grain: ")
+    assert CATALOGUE[catalog.sql_name(path)].grain.replace("`", "") == header
+
+
+@pytest.mark.parametrize("name", list(CATALOGUE), ids=list(CATALOGUE))
+def test_report_settings_name_columns_that_fit(name: str) -> None:
+    """order_by names the relation's columns; since is a timestamptz, or a UTC `day` date."""
+    relation = CATALOGUE[name]
+    with history_database([]) as connection:
+        types = column_types(connection, name)
+    assert relation.order_by
+    assert set(relation.order_by) <= set(types)
+    if relation.since == "day":
+        assert types["day"] == "DATE"
+    elif relation.since is not None:
+        assert types[relation.since] == "TIMESTAMP WITH TIME ZONE"
+
+
+def test_readme_data_dictionary_is_generated_from_the_catalogue() -> None:
+    """README's dictionary is what the generator makes from schema.yml and the database."""
+    written = dictionary.readme_section(README.read_text(encoding="utf-8"))
+    assert written == dictionary.markdown(), (
+        "README's data dictionary is out of date: run "
+        "`python -m ivs_replicas.warehouse.dictionary README.md`"
+    )
 
 
 def test_views_agree_with_each_other_on_a_synthetic_history() -> None:
@@ -814,8 +839,8 @@ def test_views_agree_with_each_other_on_a_synthetic_history() -> None:
     }
     with duckdb.connect() as connection:
         synthetic_history.generate_history(connection, DEFAULT_DATASET, 30, 400, seed=3)
-        warehouse.apply_views(connection, DEFAULT_DATASET)
-        with warehouse.default_schema(connection, DEFAULT_DATASET):
+        views.apply_views(connection, DEFAULT_DATASET)
+        with default_schema(connection, DEFAULT_DATASET):
             results = {
                 name: tuple(connection.execute(sql).fetchone() for sql in pair)
                 for name, pair in checks.items()

@@ -12,10 +12,12 @@ import duckdb
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from ivs_replicas import synthetic_history, warehouse
+from ivs_replicas import cli, synthetic_history
 from ivs_replicas.errors import BadInputError, DatabaseBusyError
 from ivs_replicas.settings import DEFAULT_DATASET
 from ivs_replicas.sources.ivs_realtime.settings import REPLICAS_TABLE, SCANS_TABLE
+from ivs_replicas.warehouse import catalog, export, report, views
+from ivs_replicas.warehouse.render import render
 
 from .views_fixtures import DST_Y, active, at, failed, history_database, ok, run_id, stopped
 
@@ -66,7 +68,7 @@ def writer() -> Iterator[Callable[[Path], None]]:
 
 def exported_rows(folder: Path, name: str, reader: str) -> int:
     """Rows of one exported table or view, read back by pandas, pyarrow or DuckDB."""
-    path = folder / warehouse.export_name(name)
+    path = folder / export.export_name(name)
     if reader == "pandas":
         return len(pd.read_parquet(path))
     if reader == "pyarrow":
@@ -82,7 +84,7 @@ def test_export_reads_back_with_the_same_row_counts(
     database: Path, tmp_path: Path, reader: str
 ) -> None:
     """Every exported table and view reads back with as many rows as the database has."""
-    counts = warehouse.export_parquet(database, tmp_path / "export", DEFAULT_DATASET)
+    counts = export.export_parquet(database, tmp_path / "export", DEFAULT_DATASET)
     with duckdb.connect(str(database), read_only=True) as connection:
         expected = {
             name: connection.execute(f"select count(*) from {DEFAULT_DATASET}.{name}").fetchone()
@@ -92,7 +94,7 @@ def test_export_reads_back_with_the_same_row_counts(
         REPLICAS_TABLE,
         SCANS_TABLE,
         "participant_events",
-        *warehouse.view_names(),
+        *catalog.view_names(),
     }
     assert {name: (rows,) for name, rows in counts.items()} == expected
     assert {name: exported_rows(tmp_path / "export", name, reader) for name in counts} == counts
@@ -100,7 +102,7 @@ def test_export_reads_back_with_the_same_row_counts(
 
 def test_export_partitions_replicas_by_utc_day(database: Path, tmp_path: Path) -> None:
     """participant_replicas is split into observed_day=YYYY-MM-DD folders."""
-    warehouse.export_parquet(database, tmp_path, DEFAULT_DATASET)
+    export.export_parquet(database, tmp_path, DEFAULT_DATASET)
     folders = sorted(path.name for path in (tmp_path / REPLICAS_TABLE).iterdir())
     days = pd.read_parquet(tmp_path / REPLICAS_TABLE)["observed_day"].astype(str)
     assert folders == ["observed_day=2025-03-01", "observed_day=2025-03-02"]
@@ -110,19 +112,19 @@ def test_export_partitions_replicas_by_utc_day(database: Path, tmp_path: Path) -
 def test_reexport_replaces_and_never_duplicates(database: Path, tmp_path: Path) -> None:
     """Exporting twice into one folder leaves the same rows and no staging folders."""
     out = tmp_path / "export"
-    first = warehouse.export_parquet(database, out, DEFAULT_DATASET)
-    second = warehouse.export_parquet(database, out, DEFAULT_DATASET)
+    first = export.export_parquet(database, out, DEFAULT_DATASET)
+    second = export.export_parquet(database, out, DEFAULT_DATASET)
     assert second == first
     assert {name: exported_rows(out, name, "pyarrow") for name in first} == first
     assert sorted(path.name for path in out.iterdir()) == sorted(
-        warehouse.export_name(name) for name in first
+        export.export_name(name) for name in first
     )
 
 
 def test_export_works_while_the_database_is_open_read_only(database: Path, tmp_path: Path) -> None:
     """A reader holding the file open does not stop the export."""
     with duckdb.connect(str(database), read_only=True) as reader:
-        counts = warehouse.export_parquet(database, tmp_path, DEFAULT_DATASET)
+        counts = export.export_parquet(database, tmp_path, DEFAULT_DATASET)
         assert reader.execute(f"select count(*) from {DEFAULT_DATASET}.scans").fetchone() == (
             counts["scans"],
         )
@@ -132,15 +134,15 @@ def test_export_of_a_database_without_views_says_what_to_do(tmp_path: Path) -> N
     """An old database without the views fails with a message naming the fix."""
     path = tmp_path / "old.duckdb"
     with duckdb.connect(str(path)) as connection:
-        warehouse.create_source_tables(connection, DEFAULT_DATASET)
+        views.create_source_tables(connection, DEFAULT_DATASET)
     with pytest.raises(BadInputError, match="ivs-replicas run"):
-        warehouse.export_parquet(path, tmp_path / "export", DEFAULT_DATASET)
+        export.export_parquet(path, tmp_path / "export", DEFAULT_DATASET)
 
 
 READERS: dict[str, Callable[[Path, Path], object]] = {
-    "report": lambda path, _: warehouse.overview(path, DEFAULT_DATASET),
-    "view": lambda path, _: warehouse.query_view(path, DEFAULT_DATASET, "scan_runs"),
-    "export": lambda path, out: warehouse.export_parquet(path, out, DEFAULT_DATASET),
+    "report": lambda path, _: report.overview(path, DEFAULT_DATASET),
+    "view": lambda path, _: report.query_view(path, DEFAULT_DATASET, "scan_runs"),
+    "export": lambda path, out: export.export_parquet(path, out, DEFAULT_DATASET),
 }
 
 
@@ -158,19 +160,21 @@ def test_reader_meeting_a_writer_gets_database_busy(
 def test_missing_database_is_bad_input(tmp_path: Path) -> None:
     """A database path that does not exist is reported as such."""
     with pytest.raises(BadInputError, match="database file not found"):
-        warehouse.query_view(tmp_path / "none.duckdb", DEFAULT_DATASET, "scan_runs")
+        report.query_view(tmp_path / "none.duckdb", DEFAULT_DATASET, "scan_runs")
 
 
 def test_unknown_view_is_bad_input(database: Path) -> None:
-    """An unknown view name lists the valid ones."""
-    with pytest.raises(BadInputError, match="replicas_current"):
-        warehouse.query_view(database, DEFAULT_DATASET, "replicas")
+    """An unknown view name lists the valid views and tables."""
+    with pytest.raises(
+        BadInputError, match=r"choose one of: .*participant_replicas.*replicas_current"
+    ):
+        report.query_view(database, DEFAULT_DATASET, "replicas")
 
 
 def test_unknown_dataset_is_bad_input(database: Path) -> None:
     """A dataset the database does not have is named."""
     with pytest.raises(BadInputError, match="no dataset 'elsewhere'"):
-        warehouse.query_view(database, "elsewhere", "scan_runs")
+        report.query_view(database, "elsewhere", "scan_runs")
 
 
 @pytest.mark.parametrize(
@@ -181,24 +185,52 @@ def test_unknown_dataset_is_bad_input(database: Path) -> None:
         ("replication_daily", 4),
         ("scan_runs", 2),
         ("replicas_current", 1),
+        ("replica_timeline", 1),
+        ("loaded_scans", 4),
+        ("loaded_replicas", 4),
+        (SCANS_TABLE, 4),
+        (REPLICAS_TABLE, 4),
     ],
-    ids=["changes", "intervals", "daily", "runs", "current"],
+    ids=[
+        "changes",
+        "intervals",
+        "daily",
+        "runs",
+        "current",
+        "timeline",
+        *(["loaded"] * 2),
+        *(["table"] * 2),
+    ],
 )
 def test_since_filters_on_the_main_timestamp(database: Path, view: str, count: int) -> None:
     """--since keeps the rows whose main timestamp (or UTC day) is at or after it."""
-    frame = warehouse.query_view(database, DEFAULT_DATASET, view, since=at(23))
+    frame = report.query_view(database, DEFAULT_DATASET, view, since=at(23))
     assert len(frame) == count
 
 
 def test_since_does_not_apply_without_a_timestamp(database: Path) -> None:
     """A view without a timestamp refuses --since."""
     with pytest.raises(BadInputError, match="no timestamp"):
-        warehouse.query_view(database, DEFAULT_DATASET, "scanned_participants", since=at(1))
+        report.query_view(database, DEFAULT_DATASET, "scanned_participants", since=at(1))
+
+
+@pytest.mark.parametrize(
+    ("name", "since", "count"),
+    [("replica_timeline", "2020-01-01", 3), (REPLICAS_TABLE, "2025-03-01T23:00:00", 4)],
+    ids=["view", "table"],
+)
+def test_report_command_filters_any_table_or_view_since_a_time(
+    database: Path, capsys: pytest.CaptureFixture[str], name: str, since: str, count: int
+) -> None:
+    """`ivs-replicas report NAME --since T` prints a view's or a loaded table's rows from T on."""
+    argv = ["report", name, "--db", str(database), "--since", since, "--format", "json"]
+    assert cli.main(argv) == 0
+    assert len(json.loads(capsys.readouterr().out)) == count
 
 
 def test_overview_shows_the_latest_run(database: Path) -> None:
     """The overview: current replicas by state, the latest run's changes and failures."""
-    frames = warehouse.overview(database, DEFAULT_DATASET)
+    frames = report.overview(database, DEFAULT_DATASET)
     changes = frames["changes_in_latest_run"]
     assert frames["replicas_by_state"][["replication_state", "count_replicas"]].values.tolist() == [
         ["ACTIVE", 2]
@@ -216,14 +248,14 @@ def test_overview_shows_the_latest_run(database: Path) -> None:
 def frames(database: Path) -> dict[str, pd.DataFrame]:
     """Two small frames to render: runs and daily activity."""
     return {
-        "scan_runs": warehouse.query_view(database, DEFAULT_DATASET, "scan_runs"),
-        "replication_daily": warehouse.query_view(database, DEFAULT_DATASET, "replication_daily"),
+        "scan_runs": report.query_view(database, DEFAULT_DATASET, "scan_runs"),
+        "replication_daily": report.query_view(database, DEFAULT_DATASET, "replication_daily"),
     }
 
 
 def test_render_table_aligns_columns(frames: dict[str, pd.DataFrame]) -> None:
     """The table format: a header, a rule, aligned rows, numbers to the right, UTC timestamps."""
-    lines = warehouse.render({"scan_runs": frames["scan_runs"]}, "table").splitlines()
+    lines = render({"scan_runs": frames["scan_runs"]}, "table").splitlines()
     assert lines[0].split() == list(frames["scan_runs"].columns)
     assert set(lines[1]) == {"-", " "}
     assert lines[2].split()[:2] == [run_id(22), "2025-03-01T22:00:00Z"]
@@ -234,19 +266,19 @@ def test_render_table_aligns_columns(frames: dict[str, pd.DataFrame]) -> None:
 
 def test_render_table_titles_several_frames(frames: dict[str, pd.DataFrame]) -> None:
     """Several frames are titled by name, one after the other."""
-    text = warehouse.render(frames, "table")
+    text = render(frames, "table")
     assert text.startswith("scan_runs\n\nrun_id")
     assert "\n\nreplication_daily\n\nday " in text
 
 
 def test_render_empty_frame() -> None:
     """An empty frame says so."""
-    assert warehouse.render({"x": pd.DataFrame({"a": []})}, "table") == "(no rows)"
+    assert render({"x": pd.DataFrame({"a": []})}, "table") == "(no rows)"
 
 
 def test_render_csv(frames: dict[str, pd.DataFrame]) -> None:
     """CSV: a header line, one line per row, dates as ISO days, NULL as empty."""
-    lines = warehouse.render({"d": frames["replication_daily"]}, "csv").splitlines()
+    lines = render({"d": frames["replication_daily"]}, "csv").splitlines()
     assert lines[0] == ",".join(frames["replication_daily"].columns)
     assert lines[1].startswith("2025-03-01,arn:aws:ivs:")
     assert len(lines) == 1 + len(frames["replication_daily"])
@@ -254,7 +286,7 @@ def test_render_csv(frames: dict[str, pd.DataFrame]) -> None:
 
 def test_render_csv_sections(frames: dict[str, pd.DataFrame]) -> None:
     """Several frames in CSV each start with a '# name' line."""
-    text = warehouse.render(frames, "csv")
+    text = render(frames, "csv")
     assert [line for line in text.splitlines() if line.startswith("#")] == [
         "# scan_runs",
         "# replication_daily",
@@ -263,8 +295,8 @@ def test_render_csv_sections(frames: dict[str, pd.DataFrame]) -> None:
 
 def test_render_json(frames: dict[str, pd.DataFrame]) -> None:
     """JSON: one frame is an array of objects; several are an object of arrays."""
-    single = json.loads(warehouse.render({"scan_runs": frames["scan_runs"]}, "json"))
-    several = json.loads(warehouse.render(frames, "json"))
+    single = json.loads(render({"scan_runs": frames["scan_runs"]}, "json"))
+    several = json.loads(render(frames, "json"))
     assert single[0] == {
         "run_id": run_id(22),
         "started_at": "2025-03-01T22:00:00Z",
@@ -282,14 +314,14 @@ def test_render_json(frames: dict[str, pd.DataFrame]) -> None:
 def test_render_unknown_format(frames: dict[str, pd.DataFrame]) -> None:
     """An unknown format is bad input."""
     with pytest.raises(BadInputError, match="unknown format"):
-        warehouse.render(frames, "xml")
+        render(frames, "xml")
 
 
 def synthetic_outcome(seed: int) -> tuple[dict[str, int], list[tuple[str, int]]]:
     """Rows per table of a small synthetic history, and its changes per target state."""
     with duckdb.connect() as connection:
         sizes = synthetic_history.generate_history(connection, DEFAULT_DATASET, 20, 500, seed)
-        warehouse.apply_views(connection, DEFAULT_DATASET)
+        views.apply_views(connection, DEFAULT_DATASET)
         changes = connection.execute(
             f"select to_state, count(*) from {DEFAULT_DATASET}.replica_state_changes "
             "group by to_state order by to_state"

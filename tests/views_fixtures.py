@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import duckdb
-from ivs_replicas import warehouse
 from ivs_replicas.settings import DEFAULT_DATASET
 from ivs_replicas.sources.ivs_realtime.settings import REPLICAS_TABLE, SCANS_TABLE
+from ivs_replicas.warehouse import views
+from ivs_replicas.warehouse.database import quote_identifier
 
 REGION = "us-east-1"
 ACCOUNT_ID = "111111111111"
@@ -19,6 +20,33 @@ SRC_B = "arn:aws:ivs:us-east-1:111111111111:stage/src-b"
 DST_X = "arn:aws:ivs:us-east-1:111111111111:stage/dst-x"
 DST_Y = "arn:aws:ivs:us-east-1:111111111111:stage/dst-y"
 START = datetime(2025, 3, 1, tzinfo=UTC)
+# The columns Scan.ledger_row and Scan.replica_rows fill, in order; the others stay NULL.
+LEDGER_ROW_COLUMNS = (
+    "run_id",
+    "source_stage_arn",
+    "participant_id",
+    "region",
+    "account_id",
+    "scanned_at",
+    "finished_at",
+    "status",
+    "pages",
+    "replica_count",
+    "error_code",
+    "error_message",
+)
+REPLICA_ROW_COLUMNS = (
+    "source_stage_arn",
+    "participant_id",
+    "source_session_id",
+    "destination_stage_arn",
+    "destination_session_id",
+    "replication_state",
+    "observed_at",
+    "run_id",
+    "region",
+    "account_id",
+)
 
 Row = tuple[Any, ...]
 
@@ -123,14 +151,17 @@ def key(
 def load(connection: duckdb.DuckDBPyConnection, scans: Iterable[Scan], copies: int = 1) -> None:
     """Insert the scans (each `copies` times) into the two source tables."""
     scans = list(scans) * copies
-    schema = warehouse.quote_identifier(DEFAULT_DATASET)
+    schema = quote_identifier(DEFAULT_DATASET)
     ledger = [scan.ledger_row() for scan in scans]
     replicas = [row for scan in scans for row in scan.replica_rows()]
-    for table, rows in ((SCANS_TABLE, ledger), (REPLICAS_TABLE, replicas)):
+    for table, names, rows in (
+        (SCANS_TABLE, LEDGER_ROW_COLUMNS, ledger),
+        (REPLICAS_TABLE, REPLICA_ROW_COLUMNS, replicas),
+    ):
         if rows:
-            columns = ", ".join(list(warehouse.SOURCE_TABLES[table])[: len(rows[0])])
+            columns = ", ".join(names)
             connection.executemany(
-                f"insert into {schema}.{table} ({columns}) values ({marks(len(rows[0]))})", rows
+                f"insert into {schema}.{table} ({columns}) values ({marks(len(names))})", rows
             )
 
 
@@ -145,23 +176,28 @@ def history_database(
     """A database (in memory by default) with the history loaded and the views applied."""
     connection = duckdb.connect(path)
     connection.execute("set TimeZone = 'UTC'")
-    warehouse.create_source_tables(connection, DEFAULT_DATASET)
+    views.create_source_tables(connection, DEFAULT_DATASET)
     load(connection, scans, copies)
-    warehouse.apply_views(connection, DEFAULT_DATASET)
+    views.apply_views(connection, DEFAULT_DATASET)
     return connection
+
+
+def column_types(connection: duckdb.DuckDBPyConnection, view: str) -> dict[str, str]:
+    """Each column of a view (or table) in the dataset, in order, with its DuckDB type."""
+    schema = quote_identifier(DEFAULT_DATASET)
+    return {row[0]: row[1] for row in connection.execute(f"describe {schema}.{view}").fetchall()}
 
 
 def view_columns(connection: duckdb.DuckDBPyConnection, view: str) -> list[str]:
     """The columns of a view in the dataset, from DuckDB's describe."""
-    schema = warehouse.quote_identifier(DEFAULT_DATASET)
-    return [row[0] for row in connection.execute(f"describe {schema}.{view}").fetchall()]
+    return list(column_types(connection, view))
 
 
 def view_rows(
     connection: duckdb.DuckDBPyConnection, view: str, columns: Iterable[str]
 ) -> list[Row]:
     """The view's rows (these columns), sorted with NULLs first."""
-    schema = warehouse.quote_identifier(DEFAULT_DATASET)
+    schema = quote_identifier(DEFAULT_DATASET)
     selected = ", ".join(columns)
     rows = connection.execute(f"select {selected} from {schema}.{view}").fetchall()
     return sorted(rows, key=sort_key)

@@ -6,7 +6,8 @@ import duckdb
 
 from ivs_replicas.settings import DEFAULT_DATASET
 from ivs_replicas.sources.ivs_realtime.settings import REPLICAS_TABLE, SCANS_TABLE
-from ivs_replicas.warehouse import create_source_tables, quote_identifier
+from ivs_replicas.warehouse.database import quote_identifier
+from ivs_replicas.warehouse.views import create_source_tables
 
 START_AT = "2025-01-01 00:00:00+00"
 ACCOUNT_ID = "123456789012"
