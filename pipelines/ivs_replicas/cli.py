@@ -11,11 +11,15 @@ import traceback
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ivs_replicas import __version__
 from ivs_replicas.errors import IvsReplicasError
 from ivs_replicas.failures import Interrupted, explain, interruption
 from ivs_replicas.settings import DEFAULT_DATABASE, DEFAULT_DATASET
+
+if TYPE_CHECKING:
+    from ivs_replicas.storage.config import StorageOptions
 
 logger = logging.getLogger("ivs_replicas")
 
@@ -94,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="scan every participant once and load the snapshot")
     run.add_argument("--participants", metavar="FILE", help="CSV or JSON-lines participants file")
     add_database_options(run)
+    run.add_argument(
+        "--work-dir",
+        type=Path,
+        help="this runner's private folder with a lake (default: one per lake in "
+        "~/.local/state/ivs-replicas)",
+    )
     run.set_defaults(command=cmd_run)
 
     demo = commands.add_parser("demo", help="several runs against the bundled local endpoint")
@@ -124,8 +134,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def add_database_options(parser: argparse.ArgumentParser) -> None:
-    """--db and --dataset, shared by the commands that touch the database."""
-    parser.add_argument("--db", default=DEFAULT_DATABASE, type=Path, help="DuckDB file")
+    """--db or --lake, and --dataset: shared by the commands that touch the database."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--db", type=Path, help=f"DuckDB file (default: {DEFAULT_DATABASE}, or [storage] lake)"
+    )
+    where.add_argument(
+        "--lake",
+        metavar="CATALOG",
+        help="a DuckLake instead: sqlite:PATH, or postgres:'dbname=... host=... user=...'",
+    )
+    parser.add_argument(
+        "--lake-data", metavar="PATH", help="the lake's data folder or s3://bucket/prefix"
+    )
     parser.add_argument("--dataset", default=DEFAULT_DATASET, help="dataset (DuckDB schema)")
 
 
@@ -141,8 +162,10 @@ def parse_timestamp(text: str) -> datetime:
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the scheduled batch job once."""
     from ivs_replicas import runner
+    from ivs_replicas.storage.config import storage_for
 
-    summary = runner.run(args.db, args.dataset, participants_file=args.participants)
+    storage = storage_for(storage_options(args))
+    summary = runner.run(storage, args.dataset, participants_file=args.participants)
     print("\n".join(summary.lines()))
     return summary.exit_code
 
@@ -157,25 +180,35 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     """Print one view, or the overview."""
     from ivs_replicas import warehouse
+    from ivs_replicas.storage.config import read_source
 
+    source = read_source(storage_options(args))
     if args.view:
-        frame = warehouse.query_view(args.db, args.dataset, args.view, since=args.since)
+        frame = warehouse.query_view(source, args.dataset, args.view, since=args.since)
         print(warehouse.render({args.view: frame}, args.format))
     else:
-        print(warehouse.render(warehouse.overview(args.db, args.dataset), args.format))
+        print(warehouse.render(warehouse.overview(source, args.dataset), args.format))
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Export every table and view as Parquet."""
     from ivs_replicas import warehouse
+    from ivs_replicas.storage.config import read_source
 
-    counts = warehouse.export_parquet(args.db, args.out, args.dataset)
+    counts = warehouse.export_parquet(read_source(storage_options(args)), args.out, args.dataset)
     width = max(map(len, counts), default=0)
     for name, rows in counts.items():
         print(f"{name:<{width}}  {rows:>10,} rows")
     print(f"exported {len(counts)} tables and views to {args.out}")
     return 0
+
+
+def storage_options(args: argparse.Namespace) -> StorageOptions:
+    """The storage flags a command was given."""
+    from ivs_replicas.storage.config import StorageOptions
+
+    return StorageOptions(args.db, args.lake, args.lake_data, getattr(args, "work_dir", None))
 
 
 def cmd_emulator(args: argparse.Namespace) -> int:

@@ -107,10 +107,10 @@ def run(
     storage.prepare()
     with exclusive_lock(storage.lock_path, f"a run into {storage.describe()}"):
         pipeline = make_pipeline(storage.destination(), dataset, storage.pipelines_dir(dataset))
-        resumed = resume_pending(pipeline)
-        load(pipeline, source)
+        resumed = storage.write(lambda: resume_pending(pipeline))
+        storage.write(lambda: load(pipeline, source))
         check_not_fatal(tally)
-        views = apply_views(storage, dataset)
+        views = storage.write(lambda: apply_views(storage, dataset))
         published = storage.publish()
     return RunSummary(
         storage.describe(), dataset, tally, time.monotonic() - started, resumed, views, published

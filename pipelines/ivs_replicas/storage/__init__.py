@@ -1,19 +1,24 @@
 """Where runs write and what analysts open: one DuckDB file (the default), or a DuckLake.
 
 A storage gives a run its dlt destination, its private work folder (run lock and dlt's
-pipeline folders, one per dataset), a read-write connection for applying the views, and a
-step after a successful run that makes the run visible to analysts.
+pipeline folders, one per dataset), a read-write connection for applying the views, the
+turn-taking and retries around the steps that write, and a step after a successful run that
+makes the run visible to analysts. It gives analysts a read-only connection.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import duckdb
 
 from ivs_replicas.errors import BadInputError
 from ivs_replicas.storage.duckdb_file import DuckDbFile, Published
+from ivs_replicas.storage.ducklake import DuckLake
+
+T = TypeVar("T")
 
 
 class Storage(Protocol):
@@ -48,6 +53,14 @@ class Storage(Protocol):
         """A read-write connection whose default catalog holds the datasets."""
         ...
 
+    def connect_read_only(self) -> duckdb.DuckDBPyConnection:
+        """A connection for analysts: the datasets in its default catalog, nothing writable."""
+        ...
+
+    def write(self, step: Callable[[], T]) -> T:
+        """Run one step that writes into the store, in its turn and again after a conflict."""
+        ...
+
     def publish(self) -> Published | None:
         """Make a successful run visible to analysts (nothing to do where commits are)."""
         ...
@@ -71,4 +84,4 @@ def check_dataset_name(dataset: str, storage: Storage) -> str:
     return dataset
 
 
-__all__ = ["DuckDbFile", "Published", "Storage", "check_dataset_name"]
+__all__ = ["DuckDbFile", "DuckLake", "Published", "Storage", "check_dataset_name"]

@@ -11,13 +11,16 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 
 from ivs_replicas.errors import BadInputError
+
+T = TypeVar("T")
 
 WORKING_NAME = "ivs_replicas_working.duckdb"
 PUBLISHING_PREFIX = ".publishing-"
@@ -75,6 +78,14 @@ class DuckDbFile:
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A read-write connection to the working store."""
         return duckdb.connect(str(self.working_database))
+
+    def connect_read_only(self) -> duckdb.DuckDBPyConnection:
+        """The analysts' file, read-only."""
+        return duckdb.connect(str(self.path), read_only=True)
+
+    def write(self, step: Callable[[], T]) -> T:
+        """Run a step: the run lock already keeps every other writer out of the working store."""
+        return step()
 
     def prepare(self) -> None:
         """Make the work folder; adopt an analysts' file made before the working store existed."""

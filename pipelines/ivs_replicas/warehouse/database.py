@@ -7,10 +7,23 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol, TypeAlias
 
 import duckdb
 
 from ivs_replicas.errors import BadInputError, DatabaseBusyError
+
+
+class ReadOnlyStore(Protocol):
+    """A store that opens its own read-only connections (a DuckLake: ivs_replicas.storage)."""
+
+    def connect_read_only(self) -> duckdb.DuckDBPyConnection:
+        """A connection whose default catalog holds the datasets, nothing writable."""
+        ...
+
+
+# What analysts read: the DuckDB file, by its path, or a store such as a DuckLake.
+Database: TypeAlias = str | Path | ReadOnlyStore
 
 LOCK_ERROR = "Could not set lock on file"
 SAME_PROCESS_ERROR = "different configuration"
@@ -44,8 +57,12 @@ def default_schema(connection: duckdb.DuckDBPyConnection, dataset: str) -> Itera
         connection.execute(f"use {quote_identifier(catalog)}.{quote_identifier(schema)}")
 
 
-def connect_read_only(db_path: str | Path) -> duckdb.DuckDBPyConnection:
+def connect_read_only(db_path: Database) -> duckdb.DuckDBPyConnection:
     """Open the database read-only, with timestamps in UTC; fail with an actionable error."""
+    if not isinstance(db_path, str | Path):
+        connection = db_path.connect_read_only()
+        connection.execute("set TimeZone = 'UTC'")
+        return connection
     path = Path(db_path)
     if not path.is_file():
         raise BadInputError(
@@ -94,7 +111,7 @@ def dataset_objects(connection: duckdb.DuckDBPyConnection, dataset: str) -> dict
 def require_objects(
     connection: duckdb.DuckDBPyConnection,
     dataset: str,
-    db_path: str | Path,
+    db_path: Database,
     wanted: Mapping[str, str],
 ) -> None:
     """Fail with what to do when the dataset, or one of the wanted tables or views, is missing.

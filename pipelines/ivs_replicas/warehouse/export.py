@@ -14,6 +14,7 @@ import duckdb
 from ivs_replicas.sources.ivs_realtime.settings import REPLICAS_TABLE
 from ivs_replicas.warehouse.catalog import view_names
 from ivs_replicas.warehouse.database import (
+    Database,
     connect_read_only,
     dataset_objects,
     qualified,
@@ -25,7 +26,7 @@ PARTITION_COLUMN = "observed_day"
 UTC_DAY = "date '1970-01-01' + (epoch_us(observed_at) // 86400000000)::integer"
 
 
-def export_parquet(db_path: str | Path, out_dir: str | Path, dataset: str) -> dict[str, int]:
+def export_parquet(db_path: Database, out_dir: str | Path, dataset: str) -> dict[str, int]:
     """Write every table and view of the dataset as Parquet under out_dir; return rows per name.
 
     participant_replicas is hive-partitioned by UTC observation day

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from contextlib import closing
 from datetime import datetime
-from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -12,6 +11,7 @@ import pandas as pd
 from ivs_replicas.errors import BadInputError
 from ivs_replicas.warehouse.catalog import Relation, find, sql_dir, sql_files, sql_name
 from ivs_replicas.warehouse.database import (
+    Database,
     as_utc,
     connect_read_only,
     default_schema,
@@ -36,7 +36,7 @@ def since_filter(relation: Relation) -> str:
 
 
 def query_view(
-    db_path: str | Path, dataset: str, name: str, since: datetime | None = None
+    db_path: Database, dataset: str, name: str, since: datetime | None = None
 ) -> pd.DataFrame:
     """Rows of one view or loaded table, in report order; `since` keeps rows from then on."""
     relation = find(name)
@@ -64,7 +64,7 @@ def is_select(sql: str) -> bool:
     return all(statement.type.name == "SELECT" for statement in duckdb.extract_statements(sql))
 
 
-def overview(db_path: str | Path, dataset: str) -> dict[str, pd.DataFrame]:
+def overview(db_path: Database, dataset: str) -> dict[str, pd.DataFrame]:
     """The default report: current replicas by state, latest run's changes, scan health."""
     statements = overview_statements()
     read = sorted(set().union(*(duckdb.get_table_names(sql) for sql in statements.values())))
