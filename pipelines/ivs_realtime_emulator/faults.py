@@ -22,6 +22,8 @@ _SET_FIELDS = (
     "cycle_participants",
     "empty_page_participants",
     "duplicate_across_pages",
+    "unknown_field_participants",
+    "malformed_replica_participants",
     "fault_participants",
     "fault_operations",
 )
@@ -49,6 +51,8 @@ class Faults:
     cycle_participants: frozenset[str] = frozenset()
     empty_page_participants: frozenset[str] = frozenset()
     duplicate_across_pages: frozenset[str] = frozenset()
+    unknown_field_participants: frozenset[str] = frozenset()
+    malformed_replica_participants: frozenset[str] = frozenset()
     fail_first: Mapping[str, int] = field(default_factory=dict)
     fault_participants: frozenset[str] = frozenset()
     fault_operations: frozenset[str] = frozenset()

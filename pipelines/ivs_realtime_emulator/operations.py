@@ -6,6 +6,7 @@ epoch, the token codec, the faults in force and the counters. It never sees the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -65,6 +66,9 @@ class Encoded:
 
 Handler = Callable[[Context, dict[str, Any], str], "dict[str, Any] | Encoded"]
 _FILTERS = ("filterByUserId", "filterByPublished", "filterByState", "filterByRecordingState")
+# Schema drift: the member the model does not know that replicas get, and where their state is.
+_UNKNOWN_MEMBER = b',"replicationTier":"STANDARD"}'
+_REPLICATION_STATE = re.compile(rb'"replicationState":"[A-Z]+"')
 
 
 def _encoded_list(key: str, rows: Sequence[bytes], next_token: str | None) -> Encoded:
@@ -82,6 +86,22 @@ def _paging_fault(faults: Faults, stage_arn: str, participant_id: str) -> str | 
     if matches_participant(faults.duplicate_across_pages, stage_arn, participant_id):
         return "duplicate"
     return None
+
+
+def _drifted(
+    ctx: Context, stage_arn: str, participant_id: str, rows: Sequence[bytes]
+) -> Sequence[bytes]:
+    """Return a page's rows as a service whose answers drifted from the model would send them."""
+    faults = ctx.faults
+    if rows and matches_participant(faults.unknown_field_participants, stage_arn, participant_id):
+        ctx.stats.fault("unknown_field")
+        rows = [row[:-1] + _UNKNOWN_MEMBER for row in rows]
+    if rows and matches_participant(
+        faults.malformed_replica_participants, stage_arn, participant_id
+    ):
+        ctx.stats.fault("malformed_replica")
+        rows = [_REPLICATION_STATE.sub(b'"replicationState":null', rows[0]), *rows[1:]]
+    return rows
 
 
 def list_participant_replicas(ctx: Context, params: dict[str, Any], region: str) -> Encoded:
@@ -104,6 +124,7 @@ def list_participant_replicas(ctx: Context, params: dict[str, Any], region: str)
     if fault == "cycle":
         ctx.stats.fault("cycle")
         next_token = params.get("nextToken") or cursor.token(ctx.tokens, end)
+    chunk = _drifted(ctx, stage_arn, participant_id, chunk)
     return _encoded_list("replicas", chunk, next_token)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from typing import Any
@@ -17,7 +18,7 @@ from ivs_realtime_emulator import Emulator, Faults, FaultsError, Scenario, gener
 from ivs_realtime_emulator.faults import FaultPicker, Quotas
 
 from .conftest import ClientFactory
-from .support import EU_STAGE, US_STAGE
+from .support import EU_STAGE, US_STAGE, raw_post, signed_headers
 
 ALICE = {"sourceStageArn": US_STAGE, "participantId": "alice"}
 BOB = {"sourceStageArn": US_STAGE, "participantId": "bob"}
@@ -319,3 +320,31 @@ def test_faults_change_at_runtime(emulator: Emulator, make_client: ClientFactory
     assert emulator.stats.faults == {"error": 1}
     emulator.reset_stats()
     assert emulator.stats.faults == {}
+
+
+def test_schema_drift_unknown_members_and_null_states() -> None:
+    scenario = generate_scenario(2, 60)
+    drifting, malformed = (ref["participant_id"] for ref in scenario.participant_refs())
+    faults = Faults(
+        unknown_field_participants=frozenset({drifting}),
+        malformed_replica_participants=frozenset({malformed}),
+    )
+    with Emulator(scenario, faults=faults) as emu:
+        pages = {
+            ref["participant_id"]: raw_post(
+                emu,
+                "/ListParticipantReplicas",
+                json.dumps(
+                    {
+                        "sourceStageArn": ref["source_stage_arn"],
+                        "participantId": ref["participant_id"],
+                    }
+                ).encode(),
+                signed_headers(),
+            )[2]["replicas"]
+            for ref in scenario.participant_refs()
+        }
+        assert emu.stats.faults == {"unknown_field": 1, "malformed_replica": 1}
+    assert {replica["replicationTier"] for replica in pages[drifting]} == {"STANDARD"}
+    assert [replica["replicationState"] for replica in pages[malformed]][:2] == [None, "ACTIVE"]
+    assert "replicationTier" not in pages[malformed][0]
