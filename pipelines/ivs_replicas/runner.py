@@ -25,6 +25,7 @@ from ivs_replicas.errors import (
 from ivs_replicas.failures import causes
 from ivs_replicas.locking import exclusive_lock
 from ivs_replicas.pipeline import drop_loaded_files, make_pipeline
+from ivs_replicas.privacy import private_run
 from ivs_replicas.settings import DEFAULT_DATASET
 from ivs_replicas.sources.ivs_realtime import ivs_realtime
 from ivs_replicas.sources.ivs_realtime.config import wrong_type
@@ -106,11 +107,12 @@ def run(
     source = build_source(tally, participants_file, settings)
     storage.prepare()
     with exclusive_lock(storage.lock_path, f"a run into {storage.describe()}"):
-        pipeline = make_pipeline(storage.destination(), dataset, storage.pipelines_dir(dataset))
-        resumed = storage.write(lambda: resume_pending(pipeline))
-        storage.write(lambda: load(pipeline, source))
+        with private_run(storage.lock_path.parent):
+            pipeline = make_pipeline(storage.destination(), dataset, storage.pipelines_dir(dataset))
+            resumed = resume_pending(pipeline)
+            load(pipeline, source)
         check_not_fatal(tally)
-        views = storage.write(lambda: apply_views(storage, dataset))
+        views = apply_views(storage, dataset)
         published = storage.publish()
     return RunSummary(
         storage.describe(), dataset, tally, time.monotonic() - started, resumed, views, published
