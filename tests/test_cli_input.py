@@ -16,8 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from ivs_realtime_emulator import Emulator, generate_scenario
 
-from .helpers import Invocation
+from .helpers import Invocation, RunFn, query
 
 STAGE = "arn:aws:ivs:us-east-1:123456789012:stage/AbCdEf123456"
 ONE_PARTICIPANT = f'participants = [{{source_stage_arn = "{STAGE}", participant_id = "p"}}]\n'
@@ -138,3 +139,75 @@ def test_an_endless_participants_file_exits_2_at_once_naming_it(tmp_path: Path) 
     )
     assert result.returncode == 2, result.stderr
     assert "participants file /dev/zero is larger than" in result.stderr
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under the folder with its bytes."""
+    return {
+        str(path.relative_to(folder)): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def made_by_run(database: Path, run: Callable[[], object]) -> None:
+    """A database a scheduled run made."""
+    run()
+
+
+def work_folder_of_a_run(database: Path, run: Callable[[], object]) -> None:
+    """A run's work folder, its database moved away: what is pending there is the run's."""
+    run()
+    database.rename(database.with_name("moved.duckdb"))
+
+
+def not_a_database(database: Path, run: Callable[[], object]) -> None:
+    """A text file under the name."""
+    database.write_text("notes\n")
+
+
+@pytest.mark.parametrize(
+    "make",
+    [made_by_run, work_folder_of_a_run, not_a_database],
+    ids=["made-by-run", "work-folder-of-a-run", "not-a-database"],
+)
+def test_demo_refuses_a_database_it_did_not_make_and_leaves_it_as_it_is(
+    ivs_replicas: Invoke,
+    start_emulator: Callable[..., Emulator],
+    run_against: RunFn,
+    database: Path,
+    tmp_path: Path,
+    make: Callable[[Path, Callable[[], object]], None],
+) -> None:
+    emulator = start_emulator(generate_scenario(participants=3, replicas_per_participant=2))
+    make(database, lambda: run_against(emulator))
+    before = snapshot(tmp_path)
+    result = ivs_replicas("demo", "--db", str(database), "--runs", "1")
+    assert result.exit_code == 2, result.err
+    assert "choose another --db" in result.err
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.slow
+def test_demo_replaces_its_own_database_until_a_run_adds_to_it(
+    ivs_replicas: Invoke,
+    start_emulator: Callable[..., Emulator],
+    run_against: RunFn,
+    database: Path,
+    tmp_path: Path,
+) -> None:
+    ledger = "select distinct run_id from ivs_realtime.participant_scans"
+    assert ivs_replicas("demo", "--db", str(database), "--runs", "1").exit_code == 0
+    first = query(database, ledger)
+    assert ivs_replicas("demo", "--db", str(database), "--runs", "1").exit_code == 0
+    second = query(database, ledger)
+    assert len(second) == 1
+    assert second != first
+
+    emulator = start_emulator(generate_scenario(participants=3, replicas_per_participant=2))
+    run_against(emulator)
+    before = snapshot(tmp_path)
+    result = ivs_replicas("demo", "--db", str(database), "--runs", "1")
+    assert result.exit_code == 2, result.err
+    assert "1 run(s) the demo did not make" in result.err
+    assert snapshot(tmp_path) == before

@@ -4,21 +4,28 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Final
 
+import duckdb
 from dlt.common.configuration.specs import AwsCredentials
 from ivs_realtime_emulator import Emulator, load_demo_scenario
 
 from ivs_replicas import runner, warehouse
 from ivs_replicas.errors import EXIT_OK, BadInputError
 from ivs_replicas.settings import DEFAULT_DATASET
+from ivs_replicas.sources.ivs_realtime.settings import SCANS_TABLE
 from ivs_replicas.storage import DuckDbFile
 
 DEMO_KEY_ID = "AKIADEMO0000000000"
+# The demo's mark in the work folder: the ids of the runs it made, one a line. The demo
+# replaces only a database with this mark and no other run in it.
+DEMO_MARKER: Final = "demo-runs"
 
 
 def run_demo(database: Path, runs: int | None = None) -> int:
     """Start the local endpoint, make one run per scenario epoch, print the history report."""
-    reset_demo_database(database)
+    store = DuckDbFile(database.resolve())
+    reset_demo_database(store)
     scenario = load_demo_scenario()
     credentials = AwsCredentials(aws_access_key_id=DEMO_KEY_ID, aws_secret_access_key="demo")
     worst = EXIT_OK
@@ -36,6 +43,7 @@ def run_demo(database: Path, runs: int | None = None) -> int:
                 endpoint_url=endpoint.url,
                 requests_per_second=50.0,
             )
+            record_demo_run(store, summary.tally.run_id)
             print("\n".join(summary.lines()))
             worst = max(worst, summary.exit_code)
     print("\n== replication history")
@@ -44,12 +52,52 @@ def run_demo(database: Path, runs: int | None = None) -> int:
     return worst
 
 
-def reset_demo_database(database: Path) -> None:
-    """Start from an empty demo database; never remove a database the demo did not make."""
-    pipelines_dir = DuckDbFile(database.resolve()).work_dir
-    if database.exists() and not pipelines_dir.exists():
-        raise BadInputError(f"{database} exists and was not made by the demo: choose another --db")
-    database.unlink(missing_ok=True)
-    Path(f"{database}.wal").unlink(missing_ok=True)
-    shutil.rmtree(pipelines_dir, ignore_errors=True)
-    database.parent.mkdir(parents=True, exist_ok=True)
+def reset_demo_database(store: DuckDbFile) -> None:
+    """Start from an empty demo database; refuse, untouched, any database the demo did not make."""
+    check_made_by_demo(store)
+    store.path.unlink(missing_ok=True)
+    Path(f"{store.path}.wal").unlink(missing_ok=True)
+    shutil.rmtree(store.work_dir, ignore_errors=True)
+    store.work_dir.mkdir(mode=0o700, parents=True)
+    (store.work_dir / DEMO_MARKER).write_text("", encoding="utf-8")
+
+
+def check_made_by_demo(store: DuckDbFile) -> None:
+    """Refuse a database or work folder without the demo's mark, or with runs it did not make."""
+    found = [path for path in (store.path, store.work_dir) if path.exists()]
+    if not found:
+        return
+    marker = store.work_dir / DEMO_MARKER
+    if not marker.is_file():
+        raise BadInputError(
+            f"--db {store.path}: {found[0]} exists and the demo did not make it "
+            f"(no {DEMO_MARKER} in {store.work_dir}); it is left as it is: choose another --db"
+        )
+    made = set(marker.read_text(encoding="utf-8").split())
+    others = runs_in(store.path) - made if store.path.exists() else set()
+    if others:
+        raise BadInputError(
+            f"--db {store.path} holds {len(others)} run(s) the demo did not make "
+            "(ivs-replicas run into it?); it is left as it is: choose another --db"
+        )
+
+
+def runs_in(database: Path) -> set[str]:
+    """The run ids in a database's ledger, read without changing the file."""
+    try:
+        with duckdb.connect(str(database), read_only=True) as connection:
+            rows = connection.execute(
+                f"select distinct run_id from {DEFAULT_DATASET}.{SCANS_TABLE}"
+            ).fetchall()
+    except duckdb.Error as error:
+        raise BadInputError(
+            f"--db {database} cannot be read as the demo's database ({error}); "
+            "it is left as it is: choose another --db"
+        ) from None
+    return {run_id for (run_id,) in rows}
+
+
+def record_demo_run(store: DuckDbFile, run_id: str) -> None:
+    """Add a run the demo made to its mark, so the next demo may replace the database."""
+    with (store.work_dir / DEMO_MARKER).open("a", encoding="utf-8") as marker:
+        marker.write(f"{run_id}\n")
