@@ -9,7 +9,14 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from ivs_replicas.sources.ivs_realtime.participants import Participant
-from ivs_replicas.sources.ivs_realtime.scan import API_FIELDS, ReplicaRow, scan_participant
+from ivs_replicas.sources.ivs_realtime.scan import (
+    API_FIELDS,
+    MalformedReplicaError,
+    ReplicaRow,
+    replica_model,
+    replica_rows,
+    scan_participant,
+)
 from ivs_replicas.sources.ivs_realtime.settings import REPLICA_KEY
 
 STAGE = "arn:aws:ivs:us-east-1:123456789012:stage/AbCdEf123456"
@@ -65,6 +72,7 @@ def test_pages_are_followed_and_rows_snake_cased(stubbed: tuple[Any, Stubber]) -
         "destination_stage_arn": DEST,
         "destination_session_id": "st-0000000000002",
         "replication_state": "STOPPED",
+        "unknown_fields": None,
     }
     assert result.scanned_at <= result.finished_at
     assert result.scanned_at.tzinfo is not None
@@ -120,5 +128,63 @@ def test_error_after_first_page_keeps_no_partial_rows(stubbed: tuple[Any, Stubbe
 
 def test_replica_row_fields_follow_the_api_fields_and_the_replica_key() -> None:
     """Columns are built by position, so the row's field order is the schema's order."""
-    assert ReplicaRow._fields == tuple(API_FIELDS.values())
+    assert ReplicaRow._fields == (*API_FIELDS.values(), "unknown_fields")
     assert ReplicaRow._fields[: len(REPLICA_KEY)] == REPLICA_KEY
+
+
+def test_the_loaded_fields_are_the_service_models_replica_members() -> None:
+    """A member botocore's model adds must become a column, not vanish unnoticed."""
+    model = replica_model()
+    assert model.members == set(API_FIELDS) == set(model.required)
+    assert model.enums == {"replicationState": {"ACTIVE", "STOPPED"}}
+
+
+def with_fields(**changes: object) -> dict[str, object]:
+    """An API replica with members changed; a value of ... removes the member."""
+    changed: dict[str, object] = {**replica(1), **changes}
+    return {name: value for name, value in changed.items() if value is not ...}
+
+
+@pytest.mark.parametrize(
+    ("bad", "named"),
+    [
+        (with_fields(replicationState=None), "replicationState is null"),
+        (with_fields(destinationSessionId=...), "destinationSessionId is missing"),
+        (with_fields(replicationState=3), r"replicationState is a number \(3\), not a string"),
+        (with_fields(participantId={"id": "x"}), "participantId is an object"),
+        (with_fields(replicationState="PAUSED"), 'replicationState is "PAUSED", not one of'),
+        (None, "replica 2 does not match the service model: it is null, not an object"),
+    ],
+    ids=["null", "missing", "number", "object", "unknown-state", "not-an-object"],
+)
+def test_a_replica_unlike_the_service_model_is_refused_naming_the_field(
+    bad: object, named: str
+) -> None:
+    with pytest.raises(MalformedReplicaError, match=named) as refused:
+        list(replica_rows([replica(1), bad, replica(3)], set(), set()))
+    assert refused.value.code == "MalformedReplica"
+    assert str(refused.value).startswith("replica 2 ")
+
+
+def test_members_the_model_does_not_know_are_kept_as_json() -> None:
+    names: set[str] = set()
+    drifted = {**replica(2), "tier": "gold", "hops": [1, 2]}
+    rows = list(replica_rows([replica(1), drifted], set(), names))
+    assert [row.unknown_fields for row in rows] == [None, '{"hops":[1,2],"tier":"gold"}']
+    assert rows[1].replication_state == "ACTIVE"
+    assert names == {"tier", "hops"}
+
+
+def test_a_malformed_replica_fails_its_scan_with_the_page_and_field(
+    stubbed: tuple[Any, Stubber],
+) -> None:
+    """botocore's Stubber checks types but not enums: a state the model does not list."""
+    client, stubber = stubbed
+    expect(stubber, [replica(1)], "t1", None)
+    expect(stubber, [replica(2), replica(3, "PAUSED")], None, "t1")
+    result = scan_participant(client, PARTICIPANT, "run-1", page_size=50, max_pages=10)
+    assert (result.status, result.error_code, result.rows) == ("failed", "MalformedReplica", [])
+    assert result.error_message == (
+        'page 2, replica 2 does not match the service model: replicationState is "PAUSED", '
+        "not one of ACTIVE, STOPPED"
+    )

@@ -12,29 +12,34 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
-from ivs_replicas.sources.ivs_realtime.settings import SERVICE_NAME
+from ivs_replicas.sources.ivs_realtime.scan import keep_replicas_as_sent
+from ivs_replicas.sources.ivs_realtime.settings import LIST_REPLICAS_OPERATION, SERVICE_NAME
 
 if TYPE_CHECKING:
     from ivs_replicas.sources.ivs_realtime.config import IvsRealtimeConfiguration
 
-# Error codes worth scanning a participant again for, once botocore's own retries gave up.
-TRANSIENT_ERROR_CODES = frozenset(
+# Errors of a call that never got an answer from the endpoint.
+CONNECTION_ERROR_CODES = frozenset(
     {
-        "ThrottlingException",
-        "TooManyRequestsException",
-        "RequestLimitExceeded",
-        "InternalServerException",
-        "ServiceUnavailableException",
-        "InternalFailure",
-        "ServiceUnavailable",
         "ReadTimeoutError",
         "ConnectTimeoutError",
         "EndpointConnectionError",
         "ConnectionClosedError",
         "ProxyConnectionError",
-        "ResponseParserError",
     }
 )
+
+# Error codes worth scanning a participant again for, once botocore's own retries gave up.
+# An unreadable page is not among them: it is read again as a page (paging.READS_PER_PAGE).
+TRANSIENT_ERROR_CODES = CONNECTION_ERROR_CODES | {
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "InternalServerException",
+    "ServiceUnavailableException",
+    "InternalFailure",
+    "ServiceUnavailable",
+}
 
 THROTTLING_ERROR_CODES = frozenset(
     {"ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"}
@@ -89,6 +94,7 @@ class CallStats:
     throttled: Counter[str] = field(default_factory=Counter)
     quota_wait_seconds: float = 0.0
     rescans: int = 0
+    page_retries: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def count(self, counter: Counter[str], operation: str) -> None:
@@ -100,6 +106,11 @@ class CallStats:
         """Count one whole rescan of a participant."""
         with self._lock:
             self.rescans += 1
+
+    def add_page_retry(self) -> None:
+        """Count one more call for a page whose answer could not be read."""
+        with self._lock:
+            self.page_retries += 1
 
     def add_wait(self, seconds: float) -> None:
         """Add seconds spent waiting on the client-side quota."""
@@ -168,6 +179,9 @@ class ApiClients:
         events.register(
             "before-send.ivs-realtime.*",
             lambda event_name, **_: self._on_attempt(account_id, region, event_name.split(".")[-1]),
+        )
+        events.register(
+            f"before-parse.ivs-realtime.{LIST_REPLICAS_OPERATION}", keep_replicas_as_sent
         )
         events.register(
             "needs-retry.ivs-realtime.*",

@@ -17,6 +17,9 @@ REPLICAS_SCHEMA = pa.schema(
         pa.field("run_id", pa.string(), nullable=False),
         pa.field("region", pa.string(), nullable=False),
         pa.field("account_id", pa.string(), nullable=False),
+        # Members of the replica the service model does not know, as a JSON object. Last, as
+        # it came later: a table loaded before has it added at the end, in the same place.
+        pa.field("unknown_fields", pa.string()),
     ]
 )
 
@@ -54,9 +57,14 @@ def replicas_table(batch: Sequence[ScanResult]) -> pa.Table:
         "region": [result.participant.region for result in scans],
         "account_id": [result.participant.account_id for result in scans],
     }
-    arrays = [pa.array(column, pa.string()) for column in columns] + [
-        pa.array(values, REPLICAS_SCHEMA.field(name).type).take(scan_of_row)
-        for name, values in per_scan.items()
+    *fields, unknown_fields = [pa.array(column, pa.string()) for column in columns]
+    arrays = [
+        *fields,
+        *(
+            pa.array(values, REPLICAS_SCHEMA.field(name).type).take(scan_of_row)
+            for name, values in per_scan.items()
+        ),
+        unknown_fields,
     ]
     return pa.Table.from_arrays(arrays, schema=REPLICAS_SCHEMA)
 
