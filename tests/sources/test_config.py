@@ -73,6 +73,8 @@ def test_explicit_values_win_over_the_environment(monkeypatch: pytest.MonkeyPatc
         ("read_timeout", float("nan"), "is nan; it must be a finite number"),
         ("connect_timeout", float("-inf"), "is -inf; it must be a finite number"),
         ("session_lookback_hours", float("nan"), "is nan; it must be a finite number"),
+        ("max_run_seconds", -60, "is -60; it must be 0 (no limit) or more"),
+        ("max_run_seconds", float("inf"), "is inf; it must be a finite number"),
     ],
     ids=[
         "page-0",
@@ -89,6 +91,8 @@ def test_explicit_values_win_over_the_environment(monkeypatch: pytest.MonkeyPatc
         "timeout-nan",
         "connect-minus-inf",
         "lookback-nan",
+        "deadline-negative",
+        "deadline-inf",
     ],
 )
 def test_bad_setting_is_named(setting: str, value: object, problem: str) -> None:

@@ -6,9 +6,9 @@ import threading
 from datetime import UTC, datetime
 
 import pytest
-from ivs_replicas.sources.ivs_realtime.fleet import RowBoundedBuffer, scan_concurrently
+from ivs_replicas.sources.ivs_realtime.fleet import Deadline, RowBoundedBuffer, scan_concurrently
 from ivs_replicas.sources.ivs_realtime.participants import Participant
-from ivs_replicas.sources.ivs_realtime.scan import ReplicaRow, ScanResult
+from ivs_replicas.sources.ivs_realtime.scan import ReplicaRow, ScanResult, unfinished
 
 WAIT = 0.3
 
@@ -76,11 +76,11 @@ def test_buffered_rows_never_pass_the_bound_while_the_consumer_is_slow() -> None
     buffers: list[RowBoundedBuffer] = []
     original_get = RowBoundedBuffer.get
 
-    def watching_get(self: RowBoundedBuffer) -> object:
+    def watching_get(self: RowBoundedBuffer, timeout: float | None = None) -> object:
         nonlocal high_water
         buffers.append(self)
         high_water = max(high_water, self.rows)
-        return original_get(self)
+        return original_get(self, timeout)
 
     RowBoundedBuffer.get = watching_get  # type: ignore[method-assign]
     try:
@@ -111,3 +111,46 @@ def test_a_consumer_that_stops_early_leaves_no_worker_behind() -> None:
     next(results)
     results.close()
     assert threading.active_count() == before
+
+
+def test_at_the_deadline_unfinished_scans_fail_and_hung_workers_are_left_behind() -> None:
+    fleet = [participant("us-east-1", n) for n in range(6)]
+    hung = fleet[2]
+    release = threading.Event()
+    hung_worker: list[threading.Thread] = []
+
+    def scan(target: Participant) -> ScanResult:
+        if target == hung:
+            hung_worker.append(threading.current_thread())
+            release.wait(60)  # an endpoint that never answers
+        return result_with(target, 1)
+
+    results = list(
+        scan_concurrently(
+            fleet,
+            scan,
+            workers_per_region=2,
+            max_buffered_rows=100,
+            deadline=Deadline.after(0.5),
+            unfinished=lambda p: unfinished(p, "run", "deadline passed"),
+        )
+    )
+    try:
+        statuses = {result.participant: (result.status, result.error_code) for result in results}
+        assert len(results) == len(fleet), "one result per participant"
+        assert statuses.pop(hung) == ("failed", "RunDeadlineExceeded")
+        assert set(statuses.values()) <= {("ok", None), ("failed", "RunDeadlineExceeded")}
+        assert ("ok", None) in statuses.values(), "scans finished before the deadline are kept"
+        (worker,) = hung_worker
+        assert worker.is_alive(), "the run did not wait for the hung scan"
+        assert worker.daemon, "a hung scan cannot keep the process alive"
+    finally:
+        release.set()
+
+
+def test_no_deadline_means_every_scan_finishes() -> None:
+    assert Deadline.after(0).remaining() is None
+    assert not Deadline.after(0).passed
+    fleet = [participant("eu-west-1", n) for n in range(5)]
+    results = scan_concurrently(fleet, lambda p: result_with(p, 1), 2, 10, Deadline.after(0))
+    assert [result.status for result in results] == ["ok"] * 5

@@ -22,14 +22,16 @@ from ivs_replicas.sources.ivs_realtime.config import (
 from ivs_replicas.sources.ivs_realtime.discovery import Discovered, DiscoveryScope, discover
 from ivs_replicas.sources.ivs_realtime.events import fetch_events
 from ivs_replicas.sources.ivs_realtime.exceptions import CredentialsRejected, InvalidSourceInput
-from ivs_replicas.sources.ivs_realtime.fleet import scan_concurrently
+from ivs_replicas.sources.ivs_realtime.fleet import Deadline, scan_concurrently
 from ivs_replicas.sources.ivs_realtime.participants import Participant, resolve_participants
 from ivs_replicas.sources.ivs_realtime.scan import (
+    RUN_DEADLINE_EXCEEDED,
     RUN_FATAL_ERROR_CODES,
     SCAN_ERRORS,
     ScanResult,
     describe,
     scan_participant,
+    unfinished,
 )
 from ivs_replicas.sources.ivs_realtime.settings import (
     REPLICAS_TABLE,
@@ -60,6 +62,12 @@ def ivs_realtime(
         **settings: the fields of IvsRealtimeConfiguration, one keyword each.
     """
     tally = RunTally() if tally is None else tally
+    # The run's deadline counts from here, the start of the run, through discovery and scans.
+    deadline = Deadline.after(config.max_run_seconds)
+    deadline_reason = (
+        f"not scanned in time: the run's deadline (max_run_seconds = {config.max_run_seconds:g}) "
+        "passed before this participant's scan finished"
+    )
     configured = (
         resolve_participants(config.participants, config.participants_file)
         if config.participants or config.participants_file or not config.discover_stages
@@ -85,20 +93,28 @@ def ivs_realtime(
     def scan(participant: Participant, session_ids: set[str]) -> ScanResult:
         """Scan one participant (and its events) with its own account and region's client."""
         client = clients.client(participant.account_id, participant.region)
-        attempt = 1
-        result = scan_participant(
-            client, participant, tally.run_id, config.page_size, config.max_pages
+        scan_once = partial(
+            scan_participant,
+            client,
+            participant,
+            tally.run_id,
+            config.page_size,
+            config.max_pages,
+            on_page_retry=clients.stats.add_page_retry,
         )
-        while clients.should_rescan(result.error_code, attempt):
+        attempt = 1
+        result = scan_once()
+        while clients.should_rescan(result.error_code, attempt) and not deadline.passed:
             attempt += 1
             clients.stats.add_rescan()
-            result = scan_participant(
-                client, participant, tally.run_id, config.page_size, config.max_pages
-            )
+            result = scan_once()
         if result.error_code in RUN_FATAL_ERROR_CODES:
             raise CredentialsRejected(f"AWS rejected the credentials: {result.error_message}")
         if config.events_enabled and result.status == SCAN_OK:
-            add_events(client, result, session_ids, config.max_pages)
+            if deadline.passed:
+                result.events_error_code = RUN_DEADLINE_EXCEEDED
+            else:
+                add_events(client, result, session_ids, config.max_pages)
         return result
 
     @dlt.transformer(name="replica_scans", selected=False)
@@ -112,6 +128,8 @@ def ivs_realtime(
             lambda p: scan(p, targets[p]),
             config.workers_per_region,
             max_buffered_rows=config.batch_rows,
+            deadline=deadline,
+            unfinished=lambda p: unfinished(p, tally.run_id, deadline_reason),
         )
         yield from scan_batches(results, tally, config.batch_rows)
 

@@ -69,6 +69,8 @@ class IvsRealtimeConfiguration(BaseConfiguration):
     """Replica rows per Arrow table handed to dlt; also bounds finished scans held in memory."""
     scan_attempts: int = 3
     """Whole scans of a participant whose retries ended in a transient error, 1-20."""
+    max_run_seconds: float = 2700.0
+    """Seconds a run may spend scanning; participants unfinished by then fail. 0: no deadline."""
     discover_stages: bool = False
     """Find SOURCE publishers through stages, their sessions and published participants."""
     discovery_regions: list[str] | None = None
@@ -114,6 +116,7 @@ class IvsRealtimeConfiguration(BaseConfiguration):
             *_positive("requests_per_second", self.requests_per_second, allow_zero=True),
             *_positive("connect_timeout", self.connect_timeout),
             *_positive("read_timeout", self.read_timeout),
+            *_positive("max_run_seconds", self.max_run_seconds, allow_zero=True),
             *_positive("session_lookback_hours", self.session_lookback_hours),
         ]
         if self.retry_mode not in RETRY_MODES:

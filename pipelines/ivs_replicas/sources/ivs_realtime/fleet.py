@@ -3,14 +3,38 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from itertools import groupby
 
 from ivs_replicas.sources.ivs_realtime.participants import Participant
 from ivs_replicas.sources.ivs_realtime.scan import ScanResult
 
 _DONE = object()
+_TIMED_OUT = object()
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """When a run's API work must end, on the monotonic clock; `at` None means never."""
+
+    at: float | None = None
+
+    @classmethod
+    def after(cls, seconds: float) -> Deadline:
+        """The deadline `seconds` from now; 0 means no deadline."""
+        return cls(time.monotonic() + seconds if seconds > 0 else None)
+
+    def remaining(self) -> float | None:
+        """Seconds left (0 once passed), or None without a deadline."""
+        return None if self.at is None else max(0.0, self.at - time.monotonic())
+
+    @property
+    def passed(self) -> bool:
+        """Whether the deadline has come."""
+        return self.at is not None and time.monotonic() >= self.at
 
 
 def group_by_quota(participants: Sequence[Participant]) -> dict[tuple[str, str], list[Participant]]:
@@ -26,12 +50,18 @@ def scan_concurrently(
     scan: Callable[[Participant], ScanResult],
     workers_per_region: int,
     max_buffered_rows: int,
+    deadline: Deadline = Deadline(),
+    unfinished: Callable[[Participant], ScanResult] | None = None,
 ) -> Iterator[ScanResult]:
     """Yield a ScanResult per participant as scans finish; regions run side by side.
 
     Each (account, region) gets its own workers, so one region's quota never idles
     another's. Finished scans wait in a buffer of at most `max_buffered_rows` rows (or one
     scan, if a single scan is larger), so memory stays flat for any fleet size.
+
+    When the deadline passes, every participant without a finished scan gets
+    `unfinished(participant)` instead, at once: scans still in flight are abandoned to their
+    (daemon) threads, whose results are dropped.
     """
     results = RowBoundedBuffer(max_buffered_rows)
     stop = threading.Event()
@@ -43,21 +73,32 @@ def scan_concurrently(
     ]
     for thread in threads:
         thread.start()
+    waiting = set(participants)
     finished = 0
     try:
         while finished < len(threads):
-            item = results.get()
+            if deadline.passed:
+                stop.set()  # no new scans; those already finished are still yielded
+            item = results.get(deadline.remaining())
+            if item is _TIMED_OUT:
+                break
             if item is _DONE:
                 finished += 1
             elif isinstance(item, BaseException):
                 raise item
             else:
+                waiting.discard(item.participant)  # type: ignore[attr-defined]
                 yield item  # type: ignore[misc]
+        stop.set()
+        results.close()
+        if unfinished is not None:
+            yield from (unfinished(participant) for participant in sorted(waiting))
     finally:
         stop.set()
         results.close()
-        for thread in threads:
-            thread.join()
+        if not deadline.passed:
+            for thread in threads:
+                thread.join()
 
 
 class RowBoundedBuffer:
@@ -87,10 +128,14 @@ class RowBoundedBuffer:
             self.rows += rows
             self._changed.notify_all()
 
-    def get(self) -> object:
-        """Remove and return the oldest item, waiting for one."""
+    def get(self, timeout: float | None = None) -> object:
+        """Remove and return the oldest item, waiting for one at most `timeout` seconds.
+
+        Returns the `_TIMED_OUT` marker when none came in time.
+        """
         with self._changed:
-            self._changed.wait_for(lambda: bool(self._items))
+            if not self._changed.wait_for(lambda: bool(self._items), timeout):
+                return _TIMED_OUT
             item, rows = self._items.popleft()
             self.rows -= rows
             self._changed.notify_all()

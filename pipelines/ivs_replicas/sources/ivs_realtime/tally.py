@@ -7,8 +7,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ivs_replicas.sources.ivs_realtime.client import CallStats
-from ivs_replicas.sources.ivs_realtime.scan import ScanResult
+from ivs_replicas.sources.ivs_realtime.client import CONNECTION_ERROR_CODES, CallStats
+from ivs_replicas.sources.ivs_realtime.scan import RUN_DEADLINE_EXCEEDED, ScanResult
 from ivs_replicas.sources.ivs_realtime.settings import SCAN_OK
 
 
@@ -34,10 +34,13 @@ class RunTally:
     duplicates_dropped: int = 0
     discovered: int = 0
     failures: Counter[str] = field(default_factory=Counter)
+    unknown_fields: set[str] = field(default_factory=set)
+    """Names of replica members the service model does not know, as the API sent them."""
 
     def add(self, result: ScanResult) -> None:
         """Count one finished scan."""
         self.pages += result.pages
+        self.unknown_fields |= result.unknown_field_names
         if result.status == SCAN_OK:
             self.participants_ok += 1
             self.replicas += len(result.rows)
@@ -50,6 +53,26 @@ class RunTally:
     def rescans(self) -> int:
         """Whole rescans of participants after transient failures."""
         return self.calls.rescans
+
+    @property
+    def page_retries(self) -> int:
+        """Pages called again because their answer could not be read."""
+        return self.calls.page_retries
+
+    @property
+    def unreachable(self) -> bool:
+        """Whether no participant got through to the endpoint at all.
+
+        Every scan failed without an answer (connection refused, timed out, closed), or ran
+        out of time at the run's deadline after others had failed so.
+        """
+        codes = set(self.failures)
+        return (
+            self.participants_ok == 0
+            and self.participants_failed > 0
+            and bool(codes & CONNECTION_ERROR_CODES)
+            and codes <= CONNECTION_ERROR_CODES | {RUN_DEADLINE_EXCEEDED}
+        )
 
     @property
     def participants(self) -> int:
