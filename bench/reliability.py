@@ -1,4 +1,5 @@
-"""Reliability drill: faults under quota, and runs killed at random points; counts rows lost.
+"""Reliability drill: faults under quota, schema drift, a hung endpoint, and runs killed at
+random points; counts rows lost.
 
 Run: .venv/bin/python bench/reliability.py [--participants 60] [--kills 10]
 """
@@ -92,9 +93,104 @@ def chaos(participants: int, workdir: Path) -> dict[str, Any]:
         "throttled answers": throttled,
         "participants ok (exact)": len(ok) if loaded == expected else "MISMATCH",
         "participants failed": Counter(code for *_, status, code in scans if status == "failed"),
+        "call retries": summary.tally.calls.retries,
+        "page retries": summary.tally.page_retries,
+        "participant rescans": summary.tally.rescans,
         "rows loaded": sum(loaded.values()),
         "rows missing": sum((expected - loaded).values()),
         "rows wrong or duplicated": sum((loaded - expected).values()),
+    }
+
+
+def scans_of(database: Path, run_id: str) -> list[tuple[str, str, str, str | None]]:
+    """(stage, participant, status, error code) of every ledger row of one run."""
+    with duckdb.connect(str(database), read_only=True) as connection:
+        return connection.sql(
+            "select source_stage_arn, participant_id, status, error_code "
+            f"from ivs_realtime.participant_scans where run_id = '{run_id}'"
+        ).fetchall()
+
+
+def drift(participants: int, workdir: Path) -> dict[str, Any]:
+    """One run where the answers drift from the service model, and some pages are cut short.
+
+    Every 5th participant's replicas carry a member the model does not know, every 7th has a
+    replica whose replicationState is null, and 5% of answers are unreadable JSON.
+    """
+    scenario = generate_scenario(participants, [1, 30, 75, 120], regions=REGIONS, seed=4)
+    ids = [ref["participant_id"] for ref in scenario.participant_refs()]
+    faults = Faults(
+        unknown_field_participants=frozenset(ids[::5]),
+        malformed_replica_participants=frozenset(ids[3::7]),
+        malformed_rate=0.05,
+        seed=6,
+    )
+    database = workdir / "drift.duckdb"
+    with Emulator(scenario, faults=faults) as emulator:
+        summary = runner.run(
+            database,
+            participants=scenario.participant_refs(),
+            credentials=AwsCredentials(**CREDENTIALS),
+            endpoint_url=emulator.url,
+            requests_per_second=0,
+        )
+        injected = emulator.stats.snapshot()["faults"]
+    scans = scans_of(database, summary.tally.run_id)
+    ok = {(stage, pid) for stage, pid, status, _ in scans if status == "ok"}
+    expected = Counter(
+        tuple(row[c] for c in KEY)
+        for row in scenario.expected_replicas(0)
+        if (row["source_stage_arn"], row["participant_id"]) in ok
+    )
+    loaded = rows_of(database, summary.tally.run_id)
+    with duckdb.connect(str(database), read_only=True) as connection:
+        kept = connection.sql(
+            "select count(*) from ivs_realtime.participant_replicas "
+            "where unknown_fields is not null"
+        ).fetchone()
+    return {
+        "participants": participants,
+        "faults injected": dict(injected),
+        "exit code": summary.exit_code,
+        "participants ok (exact)": len(ok) if loaded == expected else "MISMATCH",
+        "participants failed": Counter(code for *_, status, code in scans if status == "failed"),
+        "unknown fields named": ", ".join(sorted(summary.tally.unknown_fields)),
+        "rows with unknown_fields": kept[0] if kept else 0,
+        "page retries": summary.tally.page_retries,
+        "participant rescans": summary.tally.rescans,
+        "rows missing": sum((expected - loaded).values()),
+        "rows wrong or duplicated": sum((loaded - expected).values()),
+    }
+
+
+def hung(workdir: Path, deadline_seconds: float = 10.0) -> dict[str, Any]:
+    """One run where two participants' calls are accepted and never answered in time."""
+    scenario = generate_scenario(12, [30], regions=REGIONS[:2], seed=5)
+    ids = [ref["participant_id"] for ref in scenario.participant_refs()]
+    faults = Faults(slow_rate=1.0, slow_ms=3_600_000, fault_participants=frozenset(ids[4:6]))
+    database = workdir / "hung.duckdb"
+    with Emulator(scenario, faults=faults) as emulator:
+        started = time.monotonic()
+        summary = runner.run(
+            database,
+            participants=scenario.participant_refs(),
+            credentials=AwsCredentials(**CREDENTIALS),
+            endpoint_url=emulator.url,
+            requests_per_second=0,
+            read_timeout=900,
+            max_run_seconds=deadline_seconds,
+        )
+        elapsed = time.monotonic() - started
+    scans = scans_of(database, summary.tally.run_id)
+    return {
+        "participants": len(ids),
+        "calls never answered": "2 participants (answer after 1 hour, read timeout 15 min)",
+        "max_run_seconds": deadline_seconds,
+        "run ended after (s)": round(elapsed, 1),
+        "exit code": summary.exit_code,
+        "participants ok": sum(status == "ok" for *_, status, _ in scans),
+        "participants failed": Counter(code for *_, status, code in scans if status == "failed"),
+        "rows loaded": sum(rows_of(database, summary.tally.run_id).values()),
     }
 
 
@@ -168,6 +264,11 @@ def main() -> None:
                 "chaos: 3 regions, 5 TPS quota, faults of every kind",
                 chaos(args.participants, Path(temp)),
             ),
+            (
+                "drift: unknown members, null states, unreadable pages",
+                drift(args.participants, Path(temp)),
+            ),
+            ("hung: calls accepted and never answered, a 10 s deadline", hung(Path(temp))),
             ("kills: SIGKILL at random moments, then one more run", kills(args.kills, Path(temp))),
         ):
             print(f"\n{title}")
