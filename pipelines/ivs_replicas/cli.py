@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import signal
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from ivs_replicas.storage.config import StorageOptions
 
 logger = logging.getLogger("ivs_replicas")
+DEBUG_HELP = "verbose logs and tracebacks"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -92,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Snapshot Amazon IVS Real-Time participant replicas into DuckDB with dlt.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--debug", action="store_true", help="verbose logs and tracebacks")
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="scan every participant once and load the snapshot")
@@ -111,11 +113,24 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--runs", type=int, default=None, help="runs to make (default: every epoch)")
     demo.set_defaults(command=cmd_demo)
 
-    report = commands.add_parser("report", help="print a history view, or the overview")
-    report.add_argument("view", nargs="?", help="view or table name (default: overview)")
+    report = commands.add_parser("report", help="print a table or view, or the overview")
+    report.add_argument("view", nargs="?", help="table or view name (default: the overview)")
     add_database_options(report)
-    report.add_argument("--since", type=parse_timestamp, help="ISO timestamp, UTC if no zone")
-    report.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    report.add_argument(
+        "--since",
+        type=parse_moment,
+        help="rows from then on: ISO timestamp (UTC if no zone) or a time ago: 30m, 24h, 7d",
+    )
+    report.add_argument(
+        "--until", type=parse_moment, help="rows before then: ISO timestamp or a time ago"
+    )
+    report.add_argument(
+        "--limit",
+        type=positive_int,
+        metavar="N",
+        help="at most N rows (per section of the overview, which shows 10 in a table)",
+    )
+    report.add_argument("--format", choices=("table", "csv", "json", "markdown"), default="table")
     report.set_defaults(command=cmd_report)
 
     export = commands.add_parser("export", help="write every table and view as Parquet")
@@ -130,6 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
         add_help=False,
     )
     emulator.set_defaults(command=cmd_emulator)
+    # --debug after the command's name too; when it is not there, the one before it counts.
+    for command in commands.choices.values():
+        command.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP
+        )
     return parser
 
 
@@ -150,13 +170,34 @@ def add_database_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", default=DEFAULT_DATASET, help="dataset (DuckDB schema)")
 
 
-def parse_timestamp(text: str) -> datetime:
-    """An ISO timestamp; naive ones are read as UTC."""
+TIME_AGO = re.compile(r"(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>[smhdw])")
+UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_moment(text: str) -> datetime:
+    """An ISO timestamp (naive ones are UTC), or a time ago from now: 90s, 30m, 24h, 7d, 2w."""
+    ago = TIME_AGO.fullmatch(text.strip())
+    if ago:
+        amount = timedelta(**{UNITS[ago["unit"]]: float(ago["amount"])})
+        return datetime.now(UTC) - amount
     try:
         value = datetime.fromisoformat(text)
     except ValueError as error:
-        raise argparse.ArgumentTypeError(f"not an ISO timestamp: {text!r}") from error
+        raise argparse.ArgumentTypeError(
+            f"not an ISO timestamp nor a time ago (30m, 24h, 7d): {text!r}"
+        ) from error
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def positive_int(text: str) -> int:
+    """A whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"not a whole number of at least 1: {text!r}")
+    return value
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -183,11 +224,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     from ivs_replicas.storage.config import read_source
 
     source = read_source(storage_options(args))
+    window = {"since": args.since, "until": args.until}
     if args.view:
-        frame = warehouse.query_view(source, args.dataset, args.view, since=args.since)
-        print(warehouse.render({args.view: frame}, args.format))
+        frame = warehouse.query_view(source, args.dataset, args.view, **window, limit=args.limit)
+        frames = {args.view: frame}
     else:
-        print(warehouse.render(warehouse.overview(source, args.dataset), args.format))
+        limit = args.limit or warehouse.overview_rows(args.format)
+        frames = warehouse.overview(source, args.dataset, **window, limit=limit)
+    print(warehouse.render(frames, args.format))
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Frames as text for the terminal or a pipe: an aligned table, CSV or JSON."""
+"""Frames as text for the terminal or a pipe: an aligned table, Markdown, CSV or JSON."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ import pandas as pd
 from ivs_replicas.errors import BadInputError
 from ivs_replicas.warehouse.database import as_utc
 
-FORMATS = ("table", "csv", "json")
+FORMATS = ("table", "csv", "json", "markdown")
+# Frame attribute: a line for the reader under the frame (table and Markdown formats).
+NOTE = "note"
 
 
 def is_missing(value: object) -> bool:
@@ -56,10 +58,7 @@ def render_table(frame: pd.DataFrame) -> str:
     columns = [str(column) for column in frame.columns]
     cells = [[cell_text(value) for value in row] for row in frame.itertuples(index=False)]
     widths = [max([len(name)] + [len(row[i]) for row in cells]) for i, name in enumerate(columns)]
-    numeric = [
-        pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
-        for dtype in frame.dtypes
-    ]
+    numeric = [is_number(dtype) for dtype in frame.dtypes]
 
     def line(values: list[str]) -> str:
         """One aligned line."""
@@ -71,6 +70,34 @@ def render_table(frame: pd.DataFrame) -> str:
 
     rule = "  ".join("-" * width for width in widths)
     return "\n".join([line(columns), rule, *(line(row) for row in cells)])
+
+
+def markdown_cell(text: str) -> str:
+    """A cell's text safe inside a Markdown table row."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(frame: pd.DataFrame) -> str:
+    """A GitHub-flavoured Markdown table, numbers aligned right."""
+    if frame.empty:
+        return "(no rows)"
+    columns = [markdown_cell(str(column)) for column in frame.columns]
+    rule = ["---:" if is_number(dtype) else "---" for dtype in frame.dtypes]
+    rows = [
+        [markdown_cell(cell_text(value)) for value in row] for row in frame.itertuples(index=False)
+    ]
+    return "\n".join(f"| {' | '.join(cells)} |" for cells in [columns, rule, *rows])
+
+
+def is_number(dtype: object) -> bool:
+    """Whether a column holds numbers (aligned right), booleans excepted."""
+    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+
+
+def with_note(text: str, frame: pd.DataFrame) -> str:
+    """The rendered frame, with the note it carries (rows left out, say) below it."""
+    note = frame.attrs.get(NOTE)
+    return f"{text}\n({note})" if note else text
 
 
 def render_csv(frame: pd.DataFrame) -> str:
@@ -92,10 +119,11 @@ def records(frame: pd.DataFrame) -> list[dict[str, object]]:
 
 
 def render(frames: Mapping[str, pd.DataFrame], fmt: str = "table") -> str:
-    """Frames as text: 'table' (aligned), 'csv' or 'json'.
+    """Frames as text: 'table' (aligned), 'markdown', 'csv' or 'json'.
 
     One frame renders alone (a JSON array of objects); several are titled by name (CSV
-    sections start with '# name'; JSON is an object of arrays).
+    sections start with '# name', Markdown ones with '## name'; JSON is an object of arrays).
+    The table and Markdown formats print a frame's note (`frame.attrs["note"]`) below it.
     """
     if fmt not in FORMATS:
         raise BadInputError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
@@ -109,9 +137,18 @@ def render(frames: Mapping[str, pd.DataFrame], fmt: str = "table") -> str:
             render_csv(frame) if single else f"# {name}\n{render_csv(frame)}"
             for name, frame in frames.items()
         ]
+    elif fmt == "markdown":
+        sections = [
+            with_note(render_markdown(frame), frame)
+            if single
+            else f"## {name}\n\n{with_note(render_markdown(frame), frame)}"
+            for name, frame in frames.items()
+        ]
     else:
         sections = [
-            render_table(frame) if single else f"{name}\n\n{render_table(frame)}"
+            with_note(render_table(frame), frame)
+            if single
+            else f"{name}\n\n{with_note(render_table(frame), frame)}"
             for name, frame in frames.items()
         ]
     return "\n\n".join(sections)
