@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import csv
+import os
+import socket
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import botocore.retries.standard
 import pytest
+from dlt.common.configuration.specs import AwsCredentials
 from ivs_realtime_emulator import Emulator, Faults, generate_scenario
+from ivs_replicas import runner
 from ivs_replicas.errors import FatalRunError
 
-from .helpers import FAKE_KEY_ID, RunFn, loaded_replicas, query, sorted_rows
+from .helpers import FAKE_KEY_ID, FAKE_SECRET, RunFn, loaded_replicas, query, sorted_rows
 
 StartFn = Callable[..., Emulator]
 REGIONS = ("us-east-1", "eu-west-1", "ap-northeast-1")
+SCRIPT = str(Path(sys.executable).with_name("ivs-replicas"))
 
 
 @pytest.fixture
@@ -94,7 +102,174 @@ def test_transient_faults_lose_and_duplicate_nothing(
     ok, failed = assert_exact_or_failed(database, emulator, summary.tally.run_id)
     assert ok + failed == 12
     assert sum(emulator.stats.snapshot()["faults"].values()) > 0, "faults were injected"
-    assert summary.tally.calls.retries + summary.tally.rescans > 0, "the faults were recovered from"
+    recovered = summary.tally.calls.retries + summary.tally.page_retries + summary.tally.rescans
+    assert recovered > 0, "the faults were recovered from"
+
+
+def test_a_replica_unlike_the_service_model_fails_only_its_participant(
+    start_emulator: StartFn, run_against: RunFn, database: Path
+) -> None:
+    scenario = generate_scenario(participants=4, replicas_per_participant=60)
+    broken = scenario.participant_refs()[2]["participant_id"]
+    emulator = start_emulator(scenario, Faults(malformed_replica_participants=frozenset({broken})))
+    summary = run_against(emulator)
+    assert summary.exit_code == 3
+    assert assert_exact_or_failed(database, emulator, summary.tally.run_id) == (3, 1)
+    assert query(
+        database,
+        "select participant_id, error_code, error_message from ivs_realtime.participant_scans "
+        "where status = 'failed'",
+    ) == [
+        (
+            broken,
+            "MalformedReplica",
+            "page 1, replica 1 does not match the service model: "
+            "replicationState is null; the service model requires it",
+        )
+    ]
+    assert summary.tally.rescans == 0, "a malformed answer is not retried"
+
+
+def test_members_the_model_does_not_know_are_loaded_as_json_and_named_once(
+    start_emulator: StartFn, run_against: RunFn, database: Path
+) -> None:
+    scenario = generate_scenario(participants=3, replicas_per_participant=60)
+    drifting = scenario.participant_refs()[0]["participant_id"]
+    emulator = start_emulator(scenario, Faults(unknown_field_participants=frozenset({drifting})))
+    summary = run_against(emulator)
+    assert summary.exit_code == 0
+    assert assert_exact_or_failed(database, emulator, summary.tally.run_id) == (3, 0)
+    kept = query(
+        database,
+        f"select participant_id = '{drifting}', unknown_fields, count(*) "
+        "from ivs_realtime.participant_replicas group by all order by 1",
+    )
+    assert kept == [(False, None, 120), (True, '{"replicationTier":"STANDARD"}', 60)]
+    named = [line for line in summary.lines() if "unknown fields" in line]
+    assert named == [
+        "  unknown fields replicationTier (sent by the API, not in the service model; "
+        "kept in participant_replicas.unknown_fields)"
+    ]
+
+
+def test_an_unreadable_page_is_called_again_not_the_whole_participant(
+    start_emulator: StartFn, run_against: RunFn, database: Path
+) -> None:
+    scenario = generate_scenario(participants=3, replicas_per_participant=120)
+    cut_short = scenario.participant_refs()[1]["participant_id"]
+    emulator = start_emulator(
+        scenario, Faults(fail_first={"malformed": 2}, fault_participants=frozenset({cut_short}))
+    )
+    summary = run_against(emulator)
+    assert summary.exit_code == 0
+    assert assert_exact_or_failed(database, emulator, summary.tally.run_id) == (3, 0)
+    assert (summary.tally.page_retries, summary.tally.rescans) == (2, 0)
+    assert emulator.stats.snapshot()["faults"] == {"malformed": 2}
+    assert "2 page retries" in "\n".join(summary.lines())
+
+
+def test_a_page_unreadable_on_every_call_fails_its_participant_without_a_rescan(
+    start_emulator: StartFn, run_against: RunFn, database: Path
+) -> None:
+    scenario = generate_scenario(participants=3, replicas_per_participant=120)
+    cut_short = scenario.participant_refs()[0]["participant_id"]
+    emulator = start_emulator(
+        scenario, Faults(malformed_rate=1.0, fault_participants=frozenset({cut_short}))
+    )
+    summary = run_against(emulator)
+    assert summary.exit_code == 3
+    assert assert_exact_or_failed(database, emulator, summary.tally.run_id) == (2, 1)
+    assert (summary.tally.page_retries, summary.tally.rescans) == (2, 0)
+    assert emulator.stats.snapshot()["faults"] == {"malformed": 3}
+    assert query(
+        database, "select error_code from ivs_realtime.participant_scans where status = 'failed'"
+    ) == [("ResponseParserError",)]
+
+
+def test_the_run_deadline_fails_unfinished_participants_and_loads_the_rest(
+    start_emulator: StartFn, run_against: RunFn, database: Path
+) -> None:
+    scenario = generate_scenario(participants=4, replicas_per_participant=60)
+    stuck = scenario.participant_refs()[1]["participant_id"]
+    # The endpoint accepts the call and never answers within the read timeout.
+    emulator = start_emulator(
+        scenario, Faults(slow_rate=1.0, slow_ms=600_000, fault_participants=frozenset({stuck}))
+    )
+    summary = run_against(emulator, max_run_seconds=5, read_timeout=300)
+    assert summary.exit_code == 3
+    ok, _ = assert_exact_or_failed(database, emulator, summary.tally.run_id)
+    assert ok >= 1, "what was scanned before the deadline is loaded"
+    reasons = query(
+        database,
+        "select participant_id, error_code, error_message from ivs_realtime.participant_scans "
+        "where status = 'failed'",
+    )
+    # The others are quick, but on a loaded machine one may still be in flight at the deadline.
+    assert {code for _, code, _ in reasons} == {"RunDeadlineExceeded"}
+    assert stuck in {pid for pid, _, _ in reasons}
+    assert all("max_run_seconds = 5" in message for _, _, message in reasons)
+
+
+@pytest.mark.slow
+def test_a_command_line_run_ends_at_its_deadline_despite_a_hung_call(
+    start_emulator: StartFn, tmp_path: Path
+) -> None:
+    """The hung call's thread must not keep the process alive once the run is done."""
+    scenario = generate_scenario(participants=3, replicas_per_participant=5)
+    stuck = scenario.participant_refs()[0]["participant_id"]
+    emulator = start_emulator(
+        scenario, Faults(slow_rate=1.0, slow_ms=600_000, fault_participants=frozenset({stuck}))
+    )
+    with (tmp_path / "participants.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["source_stage_arn", "participant_id"])
+        writer.writeheader()
+        writer.writerows(scenario.participant_refs())
+    result = subprocess.run(
+        [SCRIPT, "run", "--participants", "participants.csv", "--db", "replicas.duckdb"],
+        cwd=tmp_path,
+        env={
+            **os.environ,
+            "AWS_ENDPOINT_URL_IVS_REALTIME": emulator.url,
+            "SOURCES__IVS_REALTIME__MAX_RUN_SECONDS": "3",
+            "SOURCES__IVS_REALTIME__READ_TIMEOUT": "300",
+        },
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert result.returncode == 3, result.stderr
+    assert "x RunDeadlineExceeded" in result.stdout
+
+
+def closed_port_url() -> str:
+    """The URL of a loopback port that nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def test_an_endpoint_no_participant_could_reach_fails_the_run_but_is_recorded(
+    database: Path, no_backoff: None
+) -> None:
+    scenario = generate_scenario(participants=3, replicas_per_participant=1)
+    with pytest.raises(FatalRunError, match="the endpoint could not be reached for any of the 3"):
+        runner.run(
+            database,
+            participants=scenario.participant_refs(),
+            credentials=AwsCredentials(
+                aws_access_key_id=FAKE_KEY_ID, aws_secret_access_key=FAKE_SECRET
+            ),
+            endpoint_url=closed_port_url(),
+            requests_per_second=0,
+            max_attempts=2,
+            scan_attempts=1,
+        )
+    assert query(
+        database,
+        "select status, error_code, count(*) from ivs_realtime.participant_scans group by all",
+    ) == [("failed", "EndpointConnectionError", 3)]
 
 
 def test_retries_exhausted_fail_only_that_participant(
