@@ -16,11 +16,11 @@ from ivs_replicas import cli
 from ivs_replicas.warehouse.render import render
 
 from .helpers import Invocation
-from .views_fixtures import DST_X, active, at, failed, history_database, ok, run_id
+from .views_fixtures import DST_X, active, at, failed, history_database, ok, run_id, stopped
 
 Invoke = Callable[..., Invocation]
 
-# The first run sees 25 replicas of p1, every one a change; later runs change one each.
+# The first run sees 25 replicas of p1; the later ones lose one.
 FIRST_RUN_REPLICAS = 25
 HISTORY = [
     ok(22, "p1", *(active(DST_X, f"dst-{n:02d}") for n in range(FIRST_RUN_REPLICAS))),
@@ -41,10 +41,15 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="module")
-def first_run(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A DuckDB file holding only the first run of HISTORY: every replica is a change."""
-    path = tmp_path_factory.mktemp("report") / "first.duckdb"
-    history_database(HISTORY[:2], path=str(path)).close()
+def many_changes(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A DuckDB file whose latest run stopped every one of 25 replicas: 25 changes."""
+    path = tmp_path_factory.mktemp("report") / "many.duckdb"
+    destinations = [f"dst-{n:02d}" for n in range(FIRST_RUN_REPLICAS)]
+    scans = [
+        ok(22, "p1", *(active(DST_X, session) for session in destinations)),
+        ok(23, "p1", *(stopped(DST_X, session) for session in destinations)),
+    ]
+    history_database(scans, path=str(path)).close()
     return str(path)
 
 
@@ -59,30 +64,30 @@ def sections(text: str) -> dict[str, str]:
     return dict(zip(blocks[::2], blocks[1::2], strict=True))
 
 
-def test_overview_of_a_first_run_shows_a_count_and_the_first_rows(
-    ivs_replicas: Invoke, first_run: str
+def test_overview_of_many_changes_shows_a_count_and_the_first_rows(
+    ivs_replicas: Invoke, many_changes: str
 ) -> None:
-    """After a first run every replica is a change: the table shows ten and says how many."""
-    result = ivs_replicas("report", "--db", first_run)
+    """Many changes in the latest run: the table shows ten and says how many there are."""
+    result = ivs_replicas("report", "--db", many_changes)
     assert result.exit_code == 0, result.err
     changes = sections(result.out)["changes_in_latest_run"].splitlines()
-    assert changes[-1] == "(first 10 of 26 rows; --limit N shows more)"
+    assert changes[-1] == "(first 10 of 25 rows; --limit N shows more)"
     assert len(changes) == 2 + 10 + 1
 
 
-def test_overview_limit_sets_the_rows_per_section(ivs_replicas: Invoke, first_run: str) -> None:
+def test_overview_limit_sets_the_rows_per_section(ivs_replicas: Invoke, many_changes: str) -> None:
     """--limit N shows N rows of each section, and still the count of them all."""
-    result = ivs_replicas("report", "--db", first_run, "--limit", "3")
+    result = ivs_replicas("report", "--db", many_changes, "--limit", "3")
     changes = sections(result.out)["changes_in_latest_run"].splitlines()
     assert changes[2 : 2 + 3] == changes[2:-1]
-    assert changes[-1] == "(first 3 of 26 rows; --limit N shows more)"
+    assert changes[-1] == "(first 3 of 25 rows; --limit N shows more)"
 
 
-def test_overview_as_json_holds_every_row(ivs_replicas: Invoke, first_run: str) -> None:
+def test_overview_as_json_holds_every_row(ivs_replicas: Invoke, many_changes: str) -> None:
     """Programs get every row unless they pass --limit: JSON is not cut to a screenful."""
-    result = ivs_replicas("report", "--db", first_run, "--format", "json")
-    assert len(json.loads(result.out)["changes_in_latest_run"]) == 26
-    limited = ivs_replicas("report", "--db", first_run, "--format", "json", "--limit", "4")
+    result = ivs_replicas("report", "--db", many_changes, "--format", "json")
+    assert len(json.loads(result.out)["changes_in_latest_run"]) == 25
+    limited = ivs_replicas("report", "--db", many_changes, "--format", "json", "--limit", "4")
     assert len(json.loads(limited.out)["changes_in_latest_run"]) == 4
 
 
