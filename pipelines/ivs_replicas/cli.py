@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ivs_replicas import __version__
-from ivs_replicas.errors import IvsReplicasError
+from ivs_replicas.errors import BadInputError, IvsReplicasError
 from ivs_replicas.failures import Interrupted, explain, interruption
 from ivs_replicas.settings import DEFAULT_DATABASE, DEFAULT_DATASET
 
@@ -138,6 +138,34 @@ def build_parser() -> argparse.ArgumentParser:
     add_database_options(export)
     export.set_defaults(command=cmd_export)
 
+    timeline = commands.add_parser(
+        "timeline", help="draw replication episodes: an offline HTML page and/or a PNG"
+    )
+    timeline.add_argument("--out", type=Path, metavar="FILE.html", help="HTML page (works offline)")
+    timeline.add_argument("--png", type=Path, metavar="FILE.png", help="static picture")
+    add_database_options(timeline)
+    timeline.add_argument(
+        "--since", type=parse_moment, help="from then on: ISO timestamp or a time ago (7d)"
+    )
+    timeline.add_argument(
+        "--until", type=parse_moment, help="up to then: ISO timestamp or a time ago (default: now)"
+    )
+    timeline.add_argument(
+        "--participant",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="only this source participant (repeat for more)",
+    )
+    timeline.add_argument(
+        "--stage",
+        action="append",
+        default=[],
+        metavar="ARN_OR_ID",
+        help="only rows from or into this stage, by ARN or id (repeat for more)",
+    )
+    timeline.set_defaults(command=cmd_timeline)
+
     # The emulator parses its own options, so the product imports it only for this command.
     emulator = commands.add_parser(
         "emulator",
@@ -245,6 +273,25 @@ def cmd_export(args: argparse.Namespace) -> int:
     for name, rows in counts.items():
         print(f"{name:<{width}}  {rows:>10,} rows")
     print(f"exported {len(counts)} tables and views to {args.out}")
+    return 0
+
+
+def cmd_timeline(args: argparse.Namespace) -> int:
+    """Draw the replication episodes as an HTML page and/or a PNG."""
+    from ivs_replicas.storage.config import read_source
+    from ivs_replicas.warehouse.timeline import Window, write_timeline
+
+    if args.out is None and args.png is None:
+        raise BadInputError("say where to draw: --out FILE.html, --png FILE.png, or both")
+    window = Window(
+        datetime.now(UTC), args.since, args.until, tuple(args.participant), tuple(args.stage)
+    )
+    source = read_source(storage_options(args))
+    drawn = write_timeline(source, args.dataset, window, html=args.out, png=args.png)
+    for path in (args.out, args.png):
+        if path is not None:
+            print(f"wrote {path}")
+    print(drawn.summary())
     return 0
 
 
