@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
@@ -15,6 +16,7 @@ from ivs_replicas.errors import EXIT_OK, BadInputError
 from ivs_replicas.settings import DEFAULT_DATASET
 from ivs_replicas.sources.ivs_realtime.settings import SCANS_TABLE
 from ivs_replicas.storage import DuckDbFile
+from ivs_replicas.warehouse.timeline import Window, write_timeline
 
 DEMO_KEY_ID = "AKIADEMO0000000000"
 # The demo's mark in the work folder: the ids of the runs it made, one a line. The demo
@@ -49,7 +51,18 @@ def run_demo(database: Path, runs: int | None = None) -> int:
     print("\n== replication history")
     print(warehouse.render(warehouse.overview(database, DEFAULT_DATASET), "table"))
     print(f"\nexplore it: ivs-replicas report replica_state_changes --db {database}")
+    print(draw_timeline(database))
     return worst
+
+
+def draw_timeline(database: Path) -> str:
+    """Draw the demo's timeline beside its database; say where, or what it needs."""
+    page = database.with_name(f"{database.stem}.timeline.html")
+    try:
+        write_timeline(database, DEFAULT_DATASET, Window(datetime.now(UTC)), html=page)
+    except BadInputError as error:
+        return f"timeline not drawn: {error}"
+    return f"timeline: {page} (open it in a browser; see ivs-replicas timeline --help)"
 
 
 def reset_demo_database(store: DuckDbFile) -> None:

@@ -29,7 +29,7 @@ ONGOING = "ongoing"
 FAILED_SCAN = "failed scan"
 # The marks, as Vega symbols or unit-square SVG paths (the legend shows them as drawn).
 MARKS = {
-    EXACT: ("M-0.2,-1L0.2,-1L0.2,1L-0.2,1Z", "#16325c"),
+    EXACT: ("M-0.12,-1L0.12,-1L0.12,1L-0.12,1Z", "#0b2345"),
     FIRST_SIGHTING: ("triangle-left", "#444444"),
     ONGOING: ("triangle-right", "#3c8a2e"),
     FAILED_SCAN: (
@@ -44,6 +44,18 @@ EPISODE, CERTAIN_BAR, UNSEEN_BAR, MARK, NOW = "episode", "certain", "unseen", "m
 ROW_STEP = 18
 WIDTH = 960
 TOOLTIP_TIME = "%Y-%m-%d %H:%M:%S UTC"
+# Tick labels by the unit the ticks fall on, 24-hour, so they stay readable while zooming.
+AXIS_FORMATS = {
+    "year": "%Y",
+    "quarter": "%b %d",
+    "month": "%b %d",
+    "week": "%b %d",
+    "date": "%b %d",
+    "hours": "%H:%M",
+    "minutes": "%H:%M",
+    "seconds": "%H:%M:%S",
+    "milliseconds": "%H:%M:%S.%L",
+}
 NONE = "-"
 
 Item = dict[str, Any]
@@ -200,28 +212,39 @@ def count(items: list[Item]) -> Counts:
 
 
 def time_domain(items: list[Item], window: Window) -> list[float]:
-    """The time axis in epoch milliseconds: the window's bounds, else the items' and a margin."""
+    """The time axis in epoch ms: the window (else the items' span) and a margin for end marks."""
     times = [
         datetime.fromisoformat(item[key])
         for item in items
         for key in ("start", "end")
         if key in item
     ] or [window.since or window.end, window.end]
-    low, high = min(times), max(times)
+    low, high = window.since or min(times), window.until or max(times)
     margin = max((high - low) * 0.015, timedelta(seconds=1))
-    low = window.since or low - margin
-    high = window.until or high + margin
-    return [low.timestamp() * 1000, high.timestamp() * 1000]
+    return [(low - margin).timestamp() * 1000, (high + margin).timestamp() * 1000]
+
+
+def mark_offset() -> Any:
+    """Triangles point away from the bar end they mark, so they sit just outside it."""
+    import altair as alt
+
+    nudges = {FIRST_SIGHTING: -5, ONGOING: 5}
+    expression = "0"
+    for kind, pixels in nudges.items():
+        expression = f"datum.kind === '{kind}' ? {pixels} : {expression}"
+    return alt.ExprRef(expression)
 
 
 def timeline_spec(items: list[Item], domain: list[float], title: str, subtitle: str) -> Any:
-    """The chart's Vega-Lite spec: a facet per source stage, a row per participant and
-    destination, the time axis shared, panned and zoomed together."""
+    """The Vega-Lite spec: a facet per source stage, a row per participant and destination."""
     import altair as alt
 
     # the domain on one layer only: Vega-Lite unions the layers' domains anyway
-    x = alt.X("start:T", title=None, scale=alt.Scale(type="utc"))
-    x_bounded = alt.X("start:T", title=None, scale=alt.Scale(type="utc", domain=domain))
+    axis = alt.Axis(
+        format=AXIS_FORMATS, tickCount=WIDTH // 110, labelOverlap="greedy", labelFlush=False
+    )
+    x = alt.X("start:T", title=None, scale=alt.Scale(type="utc"), axis=axis)
+    x_bounded = alt.X("start:T", title=None, scale=alt.Scale(type="utc", domain=domain), axis=axis)
     y = alt.Y(
         "row:N",
         title=None,
@@ -257,7 +280,14 @@ def timeline_spec(items: list[Item], domain: list[float], title: str, subtitle: 
 
     marks = (
         layer(MARK)
-        .mark_point(filled=True, size=90, opacity=1, tooltip=tooltip, clip=True)
+        .mark_point(
+            filled=True,
+            opacity=1,
+            size=alt.ExprRef(f"datum.kind === '{EXACT}' ? 300 : 90"),
+            tooltip=tooltip,
+            clip=True,
+            xOffset=mark_offset(),
+        )
         .encode(x=x, y=y, shape=shape, fill=fill)
     )
     now = layer(NOW).mark_rule(strokeDash=[4, 3], color="#666666").encode(x=x)

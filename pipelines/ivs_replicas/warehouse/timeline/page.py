@@ -1,6 +1,6 @@
 """The chart as files: one HTML page that works offline, and a PNG, both without a browser here.
 
-The page inlines Vega, Vega-Lite and Vega-Embed (the bundle vl-convert ships), so it opens
+The page inlines Vega, Vega-Lite and Vega-Embed (bundled by vl-convert), so it opens
 from a file or a mail attachment with no network. Once drawn, it writes what it drew into
 data attributes of <body> (`data-episode`, `data-mark`, …: item counts per layer, and
 `data-status`), where a headless browser reads them; an error is shown on the page.
@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from ivs_replicas.errors import BadInputError
+from ivs_replicas.warehouse.timeline.chart import CERTAIN_BAR, EPISODE, MARK, UNSEEN_BAR
 
 INSTALL_HINT = "pip install 'ivs-replicas[timeline]' (or: make install)"
 
 # The layers whose drawn items the page counts (Vega names a Vega-Lite mark `{name}_marks`).
-COUNTED_LAYERS = ("episode", "certain", "unseen", "mark")
+COUNTED_LAYERS = (EPISODE, CERTAIN_BAR, UNSEEN_BAR, MARK)
 
 # What the bundle exposes: only vegaEmbed, which carries Vega and Vega-Lite.
 BUNDLE_SNIPPET = "window.vegaEmbed = vegaEmbed;"
@@ -85,12 +86,11 @@ PAGE = """<!DOCTYPE html>
 """
 
 HELP = (
-    "One row per source participant and destination stage; each bar is one replication "
-    "episode. Solid: certainly replicating, from the exact event time or the first scan that "
-    "saw it ACTIVE to the exact event time or the last scan that saw it ACTIVE. Light: when it "
-    "may have started or stopped, out to the scans around it. Green runs on to now (dashed "
-    "line) while no later scan has seen the episode end. Hover for details; drag or scroll on "
-    "the chart to pan and zoom in time, double-click to reset. Times in UTC."
+    "One row per source participant and destination stage, one bar per replication episode. "
+    "Solid: certainly replicating, between exact event times or the first and last scans that "
+    "saw it ACTIVE. Light: it may have started or stopped there, between two scans. Green: "
+    "ongoing, drawn to now (the dashed line). Hover for details; drag or scroll to pan and "
+    "zoom in time, double-click to reset. Times in UTC."
 )
 
 
@@ -134,8 +134,7 @@ def compiled(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def vega_bundle(vl_version: str) -> str:
-    """Vega, Vega-Lite and Vega-Embed as one script; vl-convert takes seconds to bundle them, so
-    the bundle is kept in the user's cache folder, named by both versions."""
+    """Vega, Vega-Lite and Vega-Embed as one script, cached: vl-convert takes seconds to bundle."""
     import vl_convert as vlc
 
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ivs-replicas"
