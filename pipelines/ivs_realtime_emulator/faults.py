@@ -26,6 +26,7 @@ _SET_FIELDS = (
     "malformed_replica_participants",
     "fault_participants",
     "fault_operations",
+    "fault_stages",
 )
 
 
@@ -47,6 +48,7 @@ class Faults:
     slow_ms: float = 1000.0
     malformed_rate: float = 0.0
     access_denied_stages: frozenset[str] = frozenset()
+    access_denied_by_operation: Mapping[str, frozenset[str]] = field(default_factory=dict)
     rejected_access_key_ids: frozenset[str] = frozenset()
     cycle_participants: frozenset[str] = frozenset()
     empty_page_participants: frozenset[str] = frozenset()
@@ -56,6 +58,7 @@ class Faults:
     fail_first: Mapping[str, int] = field(default_factory=dict)
     fault_participants: frozenset[str] = frozenset()
     fault_operations: frozenset[str] = frozenset()
+    fault_stages: frozenset[str] = frozenset()
     seed: int = 0
 
     @classmethod
@@ -79,7 +82,7 @@ class Faults:
             value = getattr(self, f.name)
             if value == getattr(_DEFAULT, f.name):
                 continue
-            out[f.name] = sorted(value) if isinstance(value, frozenset) else _plain(value)
+            out[f.name] = _plain(value)
         return out
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Faults:
@@ -91,10 +94,18 @@ class Faults:
         """Return the requests-per-second quota of one operation, if any."""
         return self.operation_requests_per_second.get(operation, self.requests_per_second)
 
+    def denies(self, operation: str, stage_arn: str) -> bool:
+        """Tell whether a call of this operation on this stage is answered AccessDenied."""
+        return stage_arn in self.access_denied_stages or stage_arn in (
+            self.access_denied_by_operation.get(operation, frozenset())
+        )
+
 
 def _plain(value: Any) -> Any:
-    """Turn mappings into plain dicts for JSON."""
-    return dict(value) if isinstance(value, Mapping) else value
+    """Turn mappings into plain dicts, and sets into sorted lists, for JSON."""
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    return sorted(value) if isinstance(value, frozenset) else value
 
 
 def _coerce(name: str, value: Any, where: str) -> Any:
@@ -105,6 +116,8 @@ def _coerce(name: str, value: Any, where: str) -> Any:
         return {
             str(k): _number(v, f"{where}.{k}", positive=True) for k, v in _mapping(value, where)
         }
+    if name == "access_denied_by_operation":
+        return {str(k): _string_set(v, f"{where}.{k}") for k, v in _mapping(value, where)}
     if name == "fail_first":
         return {_fault_kind(k, where): _count(v, f"{where}.{k}") for k, v in _mapping(value, where)}
     if name == "seed":
@@ -226,6 +239,8 @@ class FaultPicker:
         """Tell whether random and first-N faults apply to this request."""
         f = self.faults
         if f.fault_operations and operation not in f.fault_operations:
+            return False
+        if f.fault_stages and stage_arn not in f.fault_stages:
             return False
         if not f.fault_participants:
             return True

@@ -161,7 +161,7 @@ class Service:
                 f"Stage {stage_arn} is in region {stage_region(stage_arn)}, "
                 f"but the request was signed for region {region}",
             )
-        if stage_arn in self.faults.access_denied_stages:
+        if self.faults.denies(operation, stage_arn):
             raise ApiError(
                 protocol.ACCESS_DENIED,
                 f"User is not authorized to perform: ivs:{operation} on resource: {stage_arn}",

@@ -236,6 +236,36 @@ def test_access_denied_stages(small_scenario: Scenario, make_client: ClientFacto
     assert US_STAGE in response["exceptionMessage"]
 
 
+def test_access_denied_by_operation(small_scenario: Scenario, make_client: ClientFactory) -> None:
+    faults = Faults.from_dict({"access_denied_by_operation": {"ListStageSessions": [US_STAGE]}})
+    assert Faults.from_dict(faults.to_dict()) == faults
+    with Emulator(small_scenario, faults=faults) as emu:
+        client = one_attempt(make_client, emu)
+        denied = code_of(client.list_stage_sessions, stageArn=US_STAGE)
+        assert client.list_participants(stageArn=US_STAGE, sessionId="st-SRC0000000001")
+        assert client.list_participant_replicas(**ALICE)["replicas"]
+        eu = one_attempt(make_client, emu, region="eu-west-1")
+        assert eu.list_stage_sessions(stageArn=EU_STAGE)["stageSessions"]
+        assert emu.stats.access_denied == 1
+    assert denied == "AccessDeniedException"
+
+
+def test_faults_can_target_stages(small_scenario: Scenario, make_client: ClientFactory) -> None:
+    faults = Faults(
+        error_rate=1.0,
+        fault_stages=frozenset({US_STAGE}),
+        fault_operations=frozenset({"ListParticipants"}),
+    )
+    with Emulator(small_scenario, faults=faults) as emu:
+        us = one_attempt(make_client, emu)
+        eu = one_attempt(make_client, emu, region="eu-west-1")
+        failed = code_of(us.list_participants, stageArn=US_STAGE, sessionId="st-SRC0000000001")
+        assert eu.list_participants(stageArn=EU_STAGE, sessionId="st-SRC0000000002")
+        assert us.list_stage_sessions(stageArn=US_STAGE)["stageSessions"]
+        assert us.list_stages()["stages"]
+    assert failed in ("InternalServerException", "ServiceUnavailableException")
+
+
 def _scan(client: Any, stage: str, participant: str, **config: Any) -> list[dict[str, Any]]:
     """Read every replica with the botocore paginator."""
     pages = client.get_paginator("list_participant_replicas").paginate(
