@@ -193,8 +193,12 @@ def chart_items(rows: TimelineRows, window: Window) -> list[Item]:
                 row
                 | {"layer": MARK, "kind": FAILED_SCAN, "start": iso(scan.scanned_at), "tip": tip}
             )
-    facets = sorted({item["facet"] for item in items})
-    items.extend({"facet": facet, "layer": NOW, "start": iso(window.end)} for facet in facets)
+    # one "now" line per facet, on a row it has: Vega-Lite sizes a facet by its rows, all layers'
+    first_rows = {item["facet"]: item["row"] for item in reversed(items)}
+    items.extend(
+        {"facet": facet, "row": row, "layer": NOW, "start": iso(window.end)}
+        for facet, row in sorted(first_rows.items())
+    )
     return items
 
 
