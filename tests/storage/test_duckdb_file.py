@@ -7,12 +7,16 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 import pytest
+from ivs_realtime_emulator import Emulator, generate_scenario
 from ivs_replicas.errors import BadInputError
 from ivs_replicas.storage.duckdb_file import DuckDbFile
+
+from ..helpers import RunFn
 
 # An analyst's connection held across a publication: reads, waits, reads again.
 HOLD_AND_READ = """
@@ -171,3 +175,23 @@ def test_a_kill_while_publishing_never_leaves_a_half_file(tmp_path: Path) -> Non
         store.prepare()
     assert last_reported > 0
     assert not list(tmp_path.glob(".publishing-*"))
+
+
+def test_the_analysts_file_opens_in_the_duckdb_command_line(
+    start_emulator: Callable[..., Emulator], run_against: RunFn, database: Path
+) -> None:
+    """duckdb-cli 1.5.6 reads the file a run with DuckDB 1.4.4 published."""
+    emulator = start_emulator(generate_scenario(participants=2, replicas_per_participant=3))
+    assert run_against(emulator).exit_code == 0
+    query = "select count(*) from ivs_realtime.replicas_current"
+    shell = Path(sys.executable).with_name("duckdb")
+    result = subprocess.run(
+        [str(shell), "-readonly", "-csv", "-noheader", str(database), "-c", query],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    with duckdb.connect(str(database), read_only=True) as connection:
+        assert result.stdout.split() == [str(connection.execute(query).fetchone()[0])]
