@@ -1,4 +1,4 @@
-"""Load Amazon IVS Real-Time participant replicas into DuckDB with dlt, then apply the views.
+"""Load Amazon IVS Real-Time participant replicas into DuckDB with dlt, then derive the history.
 
 Settings come from `[sources.ivs_realtime]` in .dlt/config.toml (or SOURCES__IVS_REALTIME__*),
 credentials from .dlt/secrets.toml or boto3's standard chain. Run:
@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 from ivs_replicas.pipeline import make_pipeline
 from ivs_replicas.sources.ivs_realtime import ivs_realtime
-from ivs_replicas.warehouse import apply_views
+from ivs_replicas.warehouse import apply_views, maintain
 
 if __name__ == "__main__":
     database = Path("ivs_replicas.duckdb").resolve()
@@ -19,4 +19,5 @@ if __name__ == "__main__":
     print(pipeline.run(ivs_realtime()))
     with duckdb.connect(str(database)) as connection:
         views = apply_views(connection, pipeline.dataset_name)
+        maintain(connection, pipeline.dataset_name)
     print(f"{len(views)} views applied in {database} (dataset {pipeline.dataset_name})")

@@ -4,21 +4,35 @@
 -- happened after the participant's previous successful scan (previous_seen_at; NULL if
 -- none). Changes are: first appearance (from_state NULL), ACTIVE to STOPPED and back,
 -- disappearance (to_state 'GONE': absent from a later successful scan) and reappearance
--- (from_state 'GONE'). Failed scans never produce a change.
+-- (from_state 'GONE'). Failed scans never produce a change. Each stretch starts with a change
+-- into its state, and a stretch that ended by a disappearance adds the change to 'GONE'.
 create or replace view replica_state_changes as
 
 with
 
-observations as (
+intervals as (
 
-    select * from replica_observations
+    select * from derived_intervals
 
 ),
 
-boundaries as (
+sequenced as (
 
-    select * from observations
-    where is_stretch_start or is_stretch_end
+    select
+        *,
+        lag(replication_state) over replica_history as previous_state,
+        lag(end_reason) over replica_history as previous_end_reason
+
+    from intervals
+    window replica_history as (
+        partition by
+            source_stage_arn,
+            participant_id,
+            source_session_id,
+            destination_stage_arn,
+            destination_session_id
+        order by started_at
+    )
 
 ),
 
@@ -30,18 +44,17 @@ appearances_and_state_changes as (
         source_session_id,
         destination_stage_arn,
         destination_session_id,
-        observed_at as changed_at,
+        started_at as changed_at,
         case
-            when previous_observed_at is null then null
-            when is_seen_in_previous_scan then previous_state
+            when previous_state is null then null
+            when previous_end_reason = 'state_change' then previous_state
             else 'GONE'
         end as from_state,
         replication_state as to_state,
-        previous_scanned_at as previous_seen_at,
-        run_id
+        started_after_at as previous_seen_at,
+        started_run_id as run_id
 
-    from boundaries
-    where is_stretch_start
+    from sequenced
 
 ),
 
@@ -53,17 +66,14 @@ disappearances as (
         source_session_id,
         destination_stage_arn,
         destination_session_id,
-        next_scanned_at as changed_at,
+        ended_at as changed_at,
         replication_state as from_state,
         'GONE' as to_state,
-        observed_at as previous_seen_at,
-        next_scan_run_id as run_id
+        last_seen_at as previous_seen_at,
+        ended_run_id as run_id
 
-    from boundaries
-    where
-        is_stretch_end
-        and next_scanned_at is not null
-        and not is_seen_in_next_scan
+    from intervals
+    where end_reason = 'disappeared'
 
 ),
 

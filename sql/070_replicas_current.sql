@@ -9,52 +9,49 @@ with
 
 intervals as (
 
-    select * from replica_state_intervals
+    select * from derived_intervals
+    where ended_at is null
 
 ),
 
-known_participants as (
+replicas as (
 
-    select * from scanned_participants
+    select * from derived_replicas
 
 ),
 
-with_first_seen as (
+participants as (
 
-    select
-        *,
-        min(started_at) over (
-            partition by
-                source_stage_arn,
-                participant_id,
-                source_session_id,
-                destination_stage_arn,
-                destination_session_id
-        ) as first_seen_at
-
-    from intervals
+    select * from derived_participants
 
 ),
 
 final as (
 
     select
-        with_first_seen.source_stage_arn,
-        with_first_seen.participant_id,
-        with_first_seen.source_session_id,
-        with_first_seen.destination_stage_arn,
-        with_first_seen.destination_session_id,
-        with_first_seen.replication_state,
-        with_first_seen.first_seen_at,
-        with_first_seen.last_seen_at,
-        with_first_seen.started_at as state_since,
-        known_participants.region,
-        known_participants.account_id
+        intervals.source_stage_arn,
+        intervals.participant_id,
+        intervals.source_session_id,
+        intervals.destination_stage_arn,
+        intervals.destination_session_id,
+        intervals.replication_state,
+        replicas.first_observed_at as first_seen_at,
+        intervals.last_seen_at,
+        intervals.started_at as state_since,
+        participants.region,
+        participants.account_id
 
-    from with_first_seen
-    inner join known_participants
+    from intervals
+    inner join replicas
+        using (
+            source_stage_arn,
+            participant_id,
+            source_session_id,
+            destination_stage_arn,
+            destination_session_id
+        )
+    inner join participants
         using (source_stage_arn, participant_id)
-    where with_first_seen.is_ongoing
 
 )
 

@@ -19,19 +19,16 @@ observations as (
 
 ),
 
-known_replicas as (
-
-    select * from replica_keys
-
-),
-
 replica_days as (
 
     -- UTC days as whole days since the epoch: far cheaper than timezone() on every row
     select
         epoch_us(observed_at) // 86400000000 as day_number,
-        replica_hash,
-        replica_hash_rank,
+        source_stage_arn,
+        participant_id,
+        destination_stage_arn,
+        source_session_id,
+        destination_session_id,
         bool_or(replication_state = 'ACTIVE') as is_active,
         bool_or(is_stretch_start and replication_state = 'ACTIVE') as is_started,
         bool_or(
@@ -45,7 +42,7 @@ replica_days as (
         ) as disappeared_day_numbers
 
     from observations
-    group by day_number, replica_hash, replica_hash_rank
+    group by all
 
 ),
 
@@ -53,8 +50,11 @@ disappearances as (
 
     select distinct
         unnest(disappeared_day_numbers) as day_number,
-        replica_hash,
-        replica_hash_rank
+        source_stage_arn,
+        participant_id,
+        destination_stage_arn,
+        source_session_id,
+        destination_session_id
 
     from replica_days
     where len(disappeared_day_numbers) > 0
@@ -65,8 +65,11 @@ replica_events as (
 
     select
         day_number,
-        replica_hash,
-        replica_hash_rank,
+        source_stage_arn,
+        participant_id,
+        destination_stage_arn,
+        source_session_id,
+        destination_session_id,
         true as is_observed,
         is_active,
         is_started,
@@ -78,8 +81,11 @@ replica_events as (
 
     select
         day_number,
-        replica_hash,
-        replica_hash_rank,
+        source_stage_arn,
+        participant_id,
+        destination_stage_arn,
+        source_session_id,
+        destination_session_id,
         false as is_observed,
         false as is_active,
         false as is_started,
@@ -93,39 +99,35 @@ replica_day_flags as (
 
     select
         day_number,
-        replica_hash,
-        replica_hash_rank,
+        source_stage_arn,
+        participant_id,
+        destination_stage_arn,
+        source_session_id,
+        destination_session_id,
         bool_or(is_observed) as is_observed,
         bool_or(is_active) as is_active,
         bool_or(is_started) as is_started,
         bool_or(is_stopped) as is_stopped
 
     from replica_events
-    group by day_number, replica_hash, replica_hash_rank
+    group by all
 
 ),
 
 final as (
 
     select
-        date '1970-01-01' + replica_day_flags.day_number::integer as day,  -- noqa: RF04
-        known_replicas.source_stage_arn,
-        known_replicas.destination_stage_arn,
-        count(*) filter (where replica_day_flags.is_observed) as count_replicas_observed,
-        count(*) filter (where replica_day_flags.is_active) as count_replicas_active,
-        count(*) filter (where replica_day_flags.is_started) as count_replicas_started,
-        count(*) filter (where replica_day_flags.is_stopped) as count_replicas_stopped,
-        count(distinct known_replicas.participant_id) filter (
-            where replica_day_flags.is_observed
-        ) as count_participants
+        date '1970-01-01' + day_number::integer as day,  -- noqa: RF04
+        source_stage_arn,
+        destination_stage_arn,
+        count(*) filter (where is_observed) as count_replicas_observed,
+        count(*) filter (where is_active) as count_replicas_active,
+        count(*) filter (where is_started) as count_replicas_started,
+        count(*) filter (where is_stopped) as count_replicas_stopped,
+        count(distinct participant_id) filter (where is_observed) as count_participants
 
     from replica_day_flags
-    inner join known_replicas
-        using (replica_hash, replica_hash_rank)
-    group by
-        replica_day_flags.day_number,
-        known_replicas.source_stage_arn,
-        known_replicas.destination_stage_arn
+    group by day_number, source_stage_arn, destination_stage_arn
 
 )
 

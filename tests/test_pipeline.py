@@ -300,9 +300,10 @@ def users_source(emulator: Emulator, tally: RunTally) -> Any:
 
 
 def current_replicas(database: Path) -> list[dict[str, str]]:
-    """Rows of replicas_current, after applying the views to the user's dataset."""
+    """Rows of replicas_current, after applying the views to the user's dataset and deriving it."""
     with duckdb.connect(str(database)) as connection:
         warehouse.apply_views(connection, USERS_DATASET)
+        warehouse.maintain(connection, USERS_DATASET)
         rows = connection.sql(
             f"select {', '.join(REPLICA_COLUMNS)} from {USERS_DATASET}.replicas_current"
         ).fetchall()

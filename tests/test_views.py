@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from ivs_replicas import synthetic_history
 from ivs_replicas.settings import DEFAULT_DATASET
 from ivs_replicas.sources.ivs_realtime.settings import SCANS_TABLE
-from ivs_replicas.warehouse import catalog, dictionary, views
-from ivs_replicas.warehouse.database import default_schema, quote_identifier
+from ivs_replicas.warehouse import catalog, derived, dictionary, views
+from ivs_replicas.warehouse.database import default_schema
 
 from . import views_model
 from .views_fixtures import (
@@ -44,7 +44,6 @@ from .views_fixtures import (
 README = Path(__file__).resolve().parents[1] / "README.md"
 DAY_1 = date(2025, 3, 1)
 DAY_2 = date(2025, 3, 2)
-HASH_COLUMNS = {"participant_hash", "replica_hash"}
 KEY = [
     "source_stage_arn",
     "participant_id",
@@ -86,10 +85,8 @@ COLUMNS = {
         "participant_id",
         "region",
         "account_id",
-        "participant_hash_rank",
-        "is_participant_hash_shared",
     ],
-    "replica_keys": [*KEY, "replica_hash_rank", "is_replica_hash_shared"],
+    "replica_keys": KEY,
     "scans": [
         "run_id",
         "source_stage_arn",
@@ -107,8 +104,6 @@ COLUMNS = {
         "previous_ok_scanned_at",
         "next_ok_scanned_at",
         "next_ok_run_id",
-        "participant_hash_rank",
-        "is_participant_hash_shared",
     ],
     "replica_observations": [
         *KEY,
@@ -125,7 +120,6 @@ COLUMNS = {
         "is_seen_in_next_scan",
         "is_stretch_start",
         "is_stretch_end",
-        "replica_hash_rank",
     ],
     "replica_state_intervals": [
         *KEY,
@@ -577,8 +571,6 @@ def scan_row(hour: int, replicas: int, previous: int | None, following: int | No
         None if previous is None else at(previous),
         None if following is None else at(following),
         None if following is None else run_id(following),
-        0,
-        False,
     )
 
 
@@ -587,7 +579,7 @@ def failed_scan_row(hour: int) -> Row:
     timing = (at(hour), at(hour) + timedelta(seconds=2))
     failure = ("ThrottlingException", "Rate exceeded")
     return (run_id(hour), SRC_A, "p1", REGION, ACCOUNT_ID, *timing, "failed", False, 0, 0,
-            *failure, None, None, None, 0, False)  # fmt: skip
+            *failure, None, None, None)  # fmt: skip
 
 
 def observation_row(
@@ -614,14 +606,13 @@ def observation_row(
         False,
         True,
         True,
-        0,
     )
 
 
 HELPER_HISTORY = [ok(1, "p1", active()), failed(2, "p1"), ok(3, "p1"), ok(4, "p1", stopped())]
 HELPER_EXPECTED: Expected = {
-    "scanned_participants": [(SRC_A, "p1", REGION, ACCOUNT_ID, 0, False)],
-    "replica_keys": [(*K1, 0, False)],
+    "scanned_participants": [(SRC_A, "p1", REGION, ACCOUNT_ID)],
+    "replica_keys": [K1],
     "scans": [
         scan_row(1, 1, None, 3),
         failed_scan_row(2),
@@ -645,27 +636,11 @@ def test_helper_views_rows(view: str, copies: int) -> None:
     assert_view(HELPER_HISTORY, view, HELPER_EXPECTED[view], copies=copies)
 
 
-def test_hash_columns_identify_keys() -> None:
-    """replica_hash and participant_hash are DuckDB's hash of the key's columns."""
-    with history_database(TWO_STAGES) as connection:
-        schema = quote_identifier(DEFAULT_DATASET)
-        mismatches = connection.execute(
-            f"""
-            select count(*) from {schema}.replica_observations
-            where replica_hash != hash({", ".join(KEY)})
-            union all
-            select count(*) from {schema}.scanned_participants
-            where participant_hash != hash(source_stage_arn, participant_id)
-            """
-        ).fetchall()
-    assert mismatches == [(0,), (0,)]
-
-
 @pytest.mark.parametrize("view", list(COLUMNS), ids=list(COLUMNS))
 def test_view_columns_are_the_documented_contract(view: str) -> None:
     """Each view has exactly the columns these tests expect, in order."""
     with history_database([]) as connection:
-        columns = [name for name in view_columns(connection, view) if name not in HASH_COLUMNS]
+        columns = view_columns(connection, view)
     assert columns == COLUMNS[view]
 
 
@@ -748,6 +723,7 @@ def test_views_apply_when_a_source_column_is_missing() -> None:
             "'stage' as source_stage_arn, 'p1' as participant_id, 'ok' as status"
         )
         views.apply_views(connection, DEFAULT_DATASET)
+        derived.rebuild(connection, DEFAULT_DATASET)
         runs = connection.execute(f"select run_id from {DEFAULT_DATASET}.scan_runs").fetchall()
     assert runs == [("run-1",)]
 
@@ -840,6 +816,7 @@ def test_views_agree_with_each_other_on_a_synthetic_history() -> None:
     with duckdb.connect() as connection:
         synthetic_history.generate_history(connection, DEFAULT_DATASET, 30, 400, seed=3)
         views.apply_views(connection, DEFAULT_DATASET)
+        derived.maintain(connection, DEFAULT_DATASET)
         with default_schema(connection, DEFAULT_DATASET):
             results = {
                 name: tuple(connection.execute(sql).fetchone() for sql in pair)

@@ -16,7 +16,7 @@ from ivs_replicas import cli, synthetic_history
 from ivs_replicas.errors import BadInputError, DatabaseBusyError
 from ivs_replicas.settings import DEFAULT_DATASET
 from ivs_replicas.sources.ivs_realtime.settings import REPLICAS_TABLE, SCANS_TABLE
-from ivs_replicas.warehouse import catalog, export, report, views
+from ivs_replicas.warehouse import catalog, derived, export, report, views
 from ivs_replicas.warehouse.render import render
 
 from .views_fixtures import DST_Y, active, at, failed, history_database, ok, run_id, stopped
@@ -322,6 +322,7 @@ def synthetic_outcome(seed: int) -> tuple[dict[str, int], list[tuple[str, int]]]
     with duckdb.connect() as connection:
         sizes = synthetic_history.generate_history(connection, DEFAULT_DATASET, 20, 500, seed)
         views.apply_views(connection, DEFAULT_DATASET)
+        derived.maintain(connection, DEFAULT_DATASET)
         changes = connection.execute(
             f"select to_state, count(*) from {DEFAULT_DATASET}.replica_state_changes "
             "group by to_state order by to_state"
@@ -335,3 +336,23 @@ def test_synthetic_history_is_deterministic() -> None:
     assert synthetic_outcome(2) == (sizes, changes)
     assert sizes[SCANS_TABLE] == 11 * 500
     assert [state for state, _ in changes] == ["ACTIVE", "GONE", "STOPPED"]
+
+
+def test_rebuild_command_recomputes_the_derived_tables(
+    database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`ivs-replicas rebuild --db` recomputes what was lost from the derived tables, and publishes."""
+    with duckdb.connect(str(database), read_only=True) as connection:
+        before = connection.execute(
+            f"select * from {DEFAULT_DATASET}.replica_state_intervals order by all"
+        ).fetchall()
+    with duckdb.connect(str(database)) as connection:
+        connection.execute(f"delete from {DEFAULT_DATASET}.derived_intervals")
+    assert cli.main(["rebuild", "--db", str(database)]) == 0
+    assert "rebuilt the derived tables" in capsys.readouterr().out
+    with duckdb.connect(str(database), read_only=True) as connection:
+        after = connection.execute(
+            f"select * from {DEFAULT_DATASET}.replica_state_intervals order by all"
+        ).fetchall()
+    assert after == before
+    assert len(after) == 4

@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 from ivs_replicas.settings import DEFAULT_DATASET
 from ivs_replicas.sources.ivs_realtime.settings import REPLICAS_TABLE, SCANS_TABLE
-from ivs_replicas.warehouse import views
+from ivs_replicas.warehouse import derived, views
 from ivs_replicas.warehouse.database import quote_identifier
 
 REGION = "us-east-1"
@@ -34,6 +34,7 @@ LEDGER_ROW_COLUMNS = (
     "replica_count",
     "error_code",
     "error_message",
+    "_dlt_load_id",
 )
 REPLICA_ROW_COLUMNS = (
     "source_stage_arn",
@@ -46,6 +47,7 @@ REPLICA_ROW_COLUMNS = (
     "run_id",
     "region",
     "account_id",
+    "_dlt_load_id",
 )
 
 Row = tuple[Any, ...]
@@ -59,6 +61,11 @@ def at(hour: int) -> datetime:
 def run_id(hour: int) -> str:
     """The run scheduled at `hour`."""
     return f"run-{hour:03d}"
+
+
+def load_id(hour: int, late: int = 0) -> str:
+    """dlt's id of the load package of the run at `hour` (`late`: loaded that many hours on)."""
+    return f"{1_740_787_200 + (hour + late) * 3600}.{late:06d}"
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,13 @@ class Scan:
     replicas: tuple[Replica, ...] = ()
     source_stage_arn: str = SRC_A
     status: str = "ok"
+    late: int = 0
+    replica_count: int | None = None
+
+    @property
+    def load_id(self) -> str:
+        """The load package the scan's rows arrive in."""
+        return load_id(self.hour, self.late)
 
     def ledger_row(self) -> Row:
         """The scan's row in participant_scans."""
@@ -94,9 +108,14 @@ class Scan:
             at(self.hour) + timedelta(seconds=2),
             self.status,
             0 if failed else 1,
-            0 if failed else len(self.replicas),
+            0
+            if failed
+            else len(self.replicas)
+            if self.replica_count is None
+            else self.replica_count,
             "ThrottlingException" if failed else None,
             "Rate exceeded" if failed else None,
+            self.load_id,
         )
 
     def replica_rows(self) -> list[Row]:
@@ -113,6 +132,7 @@ class Scan:
                 run_id(self.hour),
                 REGION,
                 ACCOUNT_ID,
+                self.load_id,
             )
             for replica in self.replicas
         ]
@@ -149,9 +169,19 @@ def key(
 
 
 def load(connection: duckdb.DuckDBPyConnection, scans: Iterable[Scan], copies: int = 1) -> None:
-    """Insert the scans (each `copies` times) into the two source tables."""
+    """Insert the scans (each `copies` times) into the two source tables, loads completed.
+
+    Each scan's rows belong to the load package of its run (`Scan.load_id`), which is
+    listed as completed in _dlt_loads.
+    """
     scans = list(scans) * copies
     schema = quote_identifier(DEFAULT_DATASET)
+    loads = sorted({scan.load_id for scan in scans})
+    if loads:
+        connection.executemany(
+            f"insert into {schema}._dlt_loads (load_id, status) values (?, 0)",
+            [[load] for load in loads],
+        )
     ledger = [scan.ledger_row() for scan in scans]
     replicas = [row for scan in scans for row in scan.replica_rows()]
     for table, names, rows in (
@@ -173,12 +203,12 @@ def marks(count: int) -> str:
 def history_database(
     scans: Iterable[Scan], copies: int = 1, path: str = ":memory:"
 ) -> duckdb.DuckDBPyConnection:
-    """A database (in memory by default) with the history loaded and the views applied."""
+    """A database (in memory by default) with the history loaded, derived, the views applied."""
     connection = duckdb.connect(path)
     connection.execute("set TimeZone = 'UTC'")
-    views.create_source_tables(connection, DEFAULT_DATASET)
-    load(connection, scans, copies)
     views.apply_views(connection, DEFAULT_DATASET)
+    load(connection, scans, copies)
+    derived.maintain(connection, DEFAULT_DATASET)
     return connection
 
 

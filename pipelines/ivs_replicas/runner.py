@@ -190,11 +190,13 @@ def check_not_fatal(tally: RunTally) -> None:
 
 
 def apply_views(storage: Storage, dataset: str) -> list[str]:
-    """Create or replace the history views in the dataset schema."""
+    """Create or replace the history views, and take the new loads into the derived tables."""
     from ivs_replicas import warehouse
 
     with storage.connect() as connection:
-        return warehouse.apply_views(connection, dataset)
+        views = warehouse.apply_views(connection, dataset)
+        warehouse.maintain(connection, dataset)
+        return views
 
 
 def exit_error(error: BaseException) -> BaseException:

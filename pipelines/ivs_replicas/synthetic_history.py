@@ -49,6 +49,21 @@ def _participant_columns_sql(number: str) -> str:
     """
 
 
+def _load_id_sql(hour: str) -> str:
+    """Return SQL naming the load package of an hour's run, as dlt spells load ids."""
+    return f"(epoch(timestamptz '{START_AT}')::bigint + {hour} * 3600)::varchar || '.000000'"
+
+
+def _insert_loads(connection: duckdb.DuckDBPyConnection, schema: str, hours: int) -> None:
+    """List every hour's load package as completed in _dlt_loads."""
+    connection.execute(
+        f"""
+        insert into {schema}._dlt_loads (load_id, status)
+        select {_load_id_sql("range")}, 0 from range({hours})
+        """
+    )
+
+
 def _insert_replicas(
     connection: duckdb.DuckDBPyConnection, schema: str, replicas: int, hours: int, seed: int
 ) -> None:
@@ -68,6 +83,7 @@ def _insert_replicas(
             'run-' || lpad(hour_number::varchar, 6, '0') as run_id,
             '{REGION}' as region,
             '{ACCOUNT_ID}' as account_id,
+            {_load_id_sql("hour_number")} as _dlt_load_id,
         from ({_grid_sql(replicas, hours, seed)})
         where is_present and not is_failed
         order by hour_number, replica_number
@@ -103,6 +119,7 @@ def _insert_scans(
                 timestamptz '{START_AT}' + to_hours(hour_number)
                     + to_seconds(participant_number % 600) as scanned_at,
                 is_failed,
+                {_load_id_sql("hour_number")} as load_id,
             from grid
         )
         select
@@ -119,6 +136,8 @@ def _insert_scans(
                 as replica_count,
             case when scans.is_failed then 'ThrottlingException' end as error_code,
             case when scans.is_failed then 'Rate exceeded' end as error_message,
+            0 as event_count,
+            scans.load_id as _dlt_load_id,
         from scans
         left join counts using (run_id, source_stage_arn, participant_id)
         order by scans.scanned_at, scans.participant_id
@@ -137,12 +156,14 @@ def generate_history(
 
     Two replicas per participant, about 1% of participants without replicas, 0.5% failed
     scans, daily state flips (one day in five STOPPED) and 72-hour disappearances, all drawn
-    from `seed`; rows arrive in time order, as scheduled runs append them.
+    from `seed`; rows arrive in time order, as scheduled runs append them, one completed load
+    package per hour. The derived tables are not filled: run `maintain` (or `rebuild`).
     """
     create_source_tables(connection, dataset)
     schema = quote_identifier(dataset)
     _insert_replicas(connection, schema, replicas, hours, seed)
     _insert_scans(connection, schema, replicas, hours, seed)
+    _insert_loads(connection, schema, hours)
     return {
         table: _row_count(connection, f"{schema}.{table}")
         for table in (REPLICAS_TABLE, SCANS_TABLE)

@@ -22,6 +22,8 @@ from ivs_replicas.warehouse.database import (
 )
 
 PARTITION_COLUMN = "observed_day"
+# dlt's own tables, and the derived tables the views read (their rows are the views' rows).
+INTERNAL_PREFIXES = ("_dlt", "derived_")
 # The UTC day of observed_at: whole days since the epoch, far cheaper than timezone() per row.
 UTC_DAY = "date '1970-01-01' + (epoch_us(observed_at) // 86400000000)::integer"
 
@@ -39,7 +41,7 @@ def export_parquet(db_path: Database, out_dir: str | Path, dataset: str) -> dict
     with closing(connect_read_only(db_path)) as connection:
         require_objects(connection, dataset, db_path, dict.fromkeys(view_names(), "view"))
         objects = dataset_objects(connection, dataset)
-        names = [name for name in objects if not name.startswith("_dlt")]
+        names = [name for name in objects if not name.startswith(INTERNAL_PREFIXES)]
         staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out))
         try:
             counts = {name: write_parquet(connection, dataset, name, staging) for name in names}

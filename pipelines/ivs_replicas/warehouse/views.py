@@ -17,6 +17,7 @@ from ivs_replicas.sources.ivs_realtime.tables import (
 )
 from ivs_replicas.warehouse.catalog import view_files, view_names
 from ivs_replicas.warehouse.database import default_schema, qualified, quote_identifier
+from ivs_replicas.warehouse.derived import create_derived_tables, transaction
 
 EVENTS_TABLE = "participant_events"
 # dlt's column on every loaded row: the load package, which the views match to _dlt_loads.
@@ -54,18 +55,14 @@ def create_source_tables(connection: duckdb.DuckDBPyConnection, dataset: str) ->
 def apply_views(connection: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:
     """Create or replace every view in the dataset schema, in one transaction; return names.
 
-    Missing source tables are created empty first, so the views always bind. The files name
-    tables unqualified; they run with the dataset as the default schema, as by hand with
+    Missing source tables are created empty first, and the derived tables the views read
+    (sql/derived/; filled by `maintain`), so the views always bind. The files name tables
+    unqualified; they run with the dataset as the default schema, as by hand with
     `duckdb FILE -c "use DATASET" -c ".read sql/NNN_view.sql"`.
     """
     create_source_tables(connection, dataset)
-    with default_schema(connection, dataset):
-        connection.execute("begin transaction")
-        try:
-            for path in view_files():
-                connection.execute(path.read_text(encoding="utf-8"))
-        except BaseException:
-            connection.execute("rollback")
-            raise
-        connection.execute("commit")
+    with default_schema(connection, dataset), transaction(connection):
+        create_derived_tables(connection)
+        for path in view_files():
+            connection.execute(path.read_text(encoding="utf-8"))
     return view_names()
