@@ -6,9 +6,9 @@ create or replace view scan_runs as
 
 with
 
-all_scans as (
+runs as (
 
-    select * from scans
+    select * from derived_runs
 
 ),
 
@@ -16,16 +16,15 @@ final as (
 
     select
         run_id,
-        min(scanned_at) as started_at,
-        max(finished_at) as finished_at,
-        count(*) as count_participants,
-        count(*) filter (where is_ok) as count_participants_ok,
-        count(*) filter (where not is_ok) as count_participants_failed,
-        coalesce(sum(replica_count) filter (where is_ok), 0)::bigint as count_replicas,
-        coalesce(sum(pages), 0)::bigint as count_pages
+        started_at,
+        finished_at,
+        count_participants,
+        count_participants_ok,
+        count_participants_failed,
+        count_replicas,
+        count_pages
 
-    from all_scans
-    group by run_id
+    from runs
 
 )
 
