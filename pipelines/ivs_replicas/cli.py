@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import logging
 import os
 import re
@@ -105,6 +107,17 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="this runner's private folder with a lake (default: one per lake in "
         "~/.local/state/ivs-replicas)",
+    )
+    run.add_argument(
+        "--json", action="store_true", help="print the summary as one JSON object on stdout"
+    )
+    run.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    run.add_argument(
+        "--progress-interval",
+        type=positive_number,
+        default=10.0,
+        metavar="SECONDS",
+        help="seconds between progress lines when stderr is not a terminal (default: 10)",
     )
     run.set_defaults(command=cmd_run)
 
@@ -223,6 +236,17 @@ def parse_moment(text: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def positive_number(text: str) -> float:
+    """A number of seconds above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"not a number above 0: {text!r}")
+    return value
+
+
 def positive_int(text: str) -> int:
     """A whole number of at least 1."""
     try:
@@ -236,12 +260,23 @@ def positive_int(text: str) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the scheduled batch job once."""
-    from ivs_replicas import runner
+    from ivs_replicas import progress, runner
+    from ivs_replicas.sources.ivs_realtime.tally import RunTally
     from ivs_replicas.storage.config import storage_for
 
     storage = storage_for(storage_options(args))
-    summary = runner.run(storage, args.dataset, participants_file=args.participants)
-    print("\n".join(summary.lines()))
+    tally = RunTally()
+    shown = (
+        contextlib.nullcontext()
+        if args.quiet
+        else progress.shown(tally, sys.stderr, args.progress_interval)
+    )
+    with shown:
+        summary = runner.run(storage, args.dataset, args.participants, tally=tally)
+    if args.json:
+        print(json.dumps(summary.to_dict()))
+    else:
+        print("\n".join(summary.lines()))
     return summary.exit_code
 
 

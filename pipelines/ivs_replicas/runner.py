@@ -36,7 +36,7 @@ from ivs_replicas.storage import DuckDbFile, Published, Storage, check_dataset_n
 
 @dataclass
 class RunSummary:
-    """What one run did, for the one-screen summary and the exit code."""
+    """What one run did, for the one-screen summary, `run --json` and the exit code."""
 
     database: str
     dataset: str
@@ -51,40 +51,80 @@ class RunSummary:
         """0 when every participant was scanned, 3 when some failed."""
         return EXIT_PARTIAL if self.tally.participants_failed else EXIT_OK
 
+    def to_dict(self) -> dict[str, Any]:
+        """The summary as plain data: what `run --json` prints and `lines()` formats."""
+        tally, calls, published = self.tally, self.tally.calls, self.published
+        return {
+            "run_id": tally.run_id,
+            "status": "ok" if self.exit_code == EXIT_OK else "partial",
+            "exit_code": self.exit_code,
+            "participants_ok": tally.participants_ok,
+            "participants_failed": tally.participants_failed,
+            "participants_discovered": tally.discovered,
+            "replicas": tally.replicas,
+            "pages": tally.pages,
+            "duplicates_dropped": tally.duplicates_dropped,
+            "api_calls": sum(calls.calls.values()),
+            "calls": dict(sorted(calls.calls.items())),
+            "retries": calls.retries,
+            "throttled": sum(calls.throttled.values()),
+            "page_retries": tally.page_retries,
+            "rescans": tally.rescans,
+            "failures": dict(sorted(tally.failures.items())),
+            "quota_wait_seconds": round(calls.quota_wait_wall_seconds, 3),
+            "quota_wait_worker_seconds": round(calls.quota_wait_seconds, 3),
+            "elapsed_seconds": round(self.elapsed_seconds, 3),
+            "database": self.database,
+            "dataset": self.dataset,
+            "views_applied": len(self.views),
+            "published_bytes": published.bytes if published else None,
+            "published_seconds": round(published.seconds, 3) if published else None,
+            "resumed_packages": list(self.resumed_packages),
+            "unknown_fields": sorted(tally.unknown_fields),
+        }
+
     def lines(self) -> list[str]:
         """The summary as printable lines."""
-        tally, calls = self.tally, self.tally.calls
-        status = "ok" if self.exit_code == EXIT_OK else "finished with failed participants"
+        data = self.to_dict()
+        status = "ok" if data["exit_code"] == EXIT_OK else "finished with failed participants"
         duplicates = (
-            f" ({tally.duplicates_dropped} repeated across pages, stored once)"
-            if tally.duplicates_dropped
+            f" ({data['duplicates_dropped']} repeated across pages, stored once)"
+            if data["duplicates_dropped"]
             else ""
         )
+        discovered = data["participants_discovered"]
         lines = [
-            f"run {tally.run_id}: {status}",
-            f"  participants  {tally.participants_ok} ok, {tally.participants_failed} failed"
-            + (f" ({tally.discovered} found by discovery)" if tally.discovered else ""),
-            f"  replicas      {tally.replicas} in {tally.pages} pages{duplicates}",
-            f"  api calls     {sum(calls.calls.values())} "
-            f"({calls.retries} retries, {sum(calls.throttled.values())} throttled, "
-            f"{tally.rescans} participant rescans)",
-            *(f"    {operation:<26}{count:>8}" for operation, count in sorted(calls.calls.items())),
-            f"  quota waits   {calls.quota_wait_seconds:.1f}s",
-            f"  elapsed       {self.elapsed_seconds:.1f}s",
-            f"  loaded into   {self.database} (dataset {self.dataset}), "
-            f"{len(self.views)} views applied",
+            f"run {data['run_id']}: {status}",
+            f"  participants  {data['participants_ok']} ok, {data['participants_failed']} failed"
+            + (f" ({discovered} found by discovery)" if discovered else ""),
+            f"  replicas      {data['replicas']} in {data['pages']} pages{duplicates}",
+            f"  api calls     {data['api_calls']} "
+            f"({data['retries']} retries, {data['throttled']} throttled, "
+            f"{data['page_retries']} page retries, "
+            f"{data['rescans']} participant rescans)",
+            *(f"    {operation:<26}{count:>8}" for operation, count in data["calls"].items()),
+            f"  quota waits   {data['quota_wait_seconds']:.1f}s wall-clock "
+            f"({data['quota_wait_worker_seconds']:.1f}s summed over workers)",
+            f"  elapsed       {data['elapsed_seconds']:.1f}s",
+            f"  loaded into   {data['database']} (dataset {data['dataset']}), "
+            f"{data['views_applied']} views applied",
         ]
-        if self.published:
+        if data["published_bytes"] is not None:
             lines.append(
-                f"  published     {self.published.bytes / 1e6:,.1f} MB for analysts "
-                f"in {self.published.seconds:.1f}s"
+                f"  published     {data['published_bytes'] / 1e6:,.1f} MB for analysts "
+                f"in {data['published_seconds']:.1f}s"
             )
-        if self.resumed_packages:
+        if data["resumed_packages"]:
             lines.append(
-                f"  resumed       {len(self.resumed_packages)} interrupted load package(s)"
+                f"  resumed       {len(data['resumed_packages'])} interrupted load package(s)"
+            )
+        if data["unknown_fields"]:
+            lines.append(
+                f"  unknown fields {', '.join(data['unknown_fields'])} (sent by the API, "
+                "not in the service model; kept in participant_replicas.unknown_fields)"
             )
         lines.extend(
-            f"  failed        {count} x {code}" for code, count in sorted(tally.failures.items())
+            f"  failed        {count} x {code}" for code, count in data["failures"].items()
         )
         return lines
 
@@ -93,17 +133,19 @@ def run(
     storage: Storage | Path,
     dataset: str = DEFAULT_DATASET,
     participants_file: str | None = None,
+    tally: RunTally | None = None,
     **settings: Any,
 ) -> RunSummary:
     """Scan every participant once and load the snapshot; the caller maps the summary to an exit.
 
     A path as `storage` means one DuckDB file for analysts. `settings` are the source's
-    (`page_size=25`, ...); they win over config files and env.
+    (`page_size=25`, ...); they win over config files and env. Pass a `tally` to watch the
+    run count as it goes (as `ivs_replicas.progress` does); a new one otherwise.
     """
     started = time.monotonic()
     storage = DuckDbFile(storage.resolve()) if isinstance(storage, Path) else storage
     dataset = check_dataset_name(dataset, storage)
-    tally = RunTally()
+    tally = RunTally() if tally is None else tally
     source = build_source(tally, participants_file, settings)
     storage.prepare()
     with exclusive_lock(storage.lock_path, f"a run into {storage.describe()}"):

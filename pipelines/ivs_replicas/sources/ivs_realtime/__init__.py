@@ -123,6 +123,7 @@ def ivs_realtime(
         targets: dict[Participant, set[str]] = {participant: set() for participant in configured}
         for participant, session_ids in found.sources.items():
             targets.setdefault(participant, set()).update(session_ids)
+        tally.plan(targets)
         results = scan_concurrently(
             list(targets),
             lambda p: scan(p, targets[p]),

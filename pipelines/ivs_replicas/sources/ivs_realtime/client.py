@@ -63,8 +63,11 @@ class RateLimiter:
         self._updated = time.monotonic()
         self._lock = threading.Lock()
 
-    def acquire(self) -> float:
-        """Take one token, sleeping until one is free; return the seconds waited."""
+    def acquire(self, on_wait: Callable[[float], None] | None = None) -> float:
+        """Take one token, sleeping until one is free; return the seconds waited.
+
+        `on_wait(seconds)` hears of a wait as it begins, before the sleep.
+        """
         if self.target <= 0:
             return 0.0
         with self._lock:
@@ -76,6 +79,8 @@ class RateLimiter:
             self._tokens -= 1.0
             wait = -self._tokens / self.rate if self._tokens < 0 else 0.0
         if wait > 0:
+            if on_wait is not None:
+                on_wait(wait)
             time.sleep(wait)
         return wait
 
@@ -92,9 +97,15 @@ class CallStats:
     calls: Counter[str] = field(default_factory=Counter)
     attempts: Counter[str] = field(default_factory=Counter)
     throttled: Counter[str] = field(default_factory=Counter)
+    throttled_by_quota: Counter[tuple[str | None, str]] = field(default_factory=Counter)
+    """Throttled answers per (account, region)."""
     quota_wait_seconds: float = 0.0
+    """Seconds workers slept on the client-side quota, summed over the workers."""
+    quota_wait_wall_seconds: float = 0.0
+    """Wall-clock seconds during which at least one worker slept on the quota."""
     rescans: int = 0
     page_retries: int = 0
+    _waiting_until: float = field(default=0.0, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def count(self, counter: Counter[str], operation: str) -> None:
@@ -113,9 +124,23 @@ class CallStats:
             self.page_retries += 1
 
     def add_wait(self, seconds: float) -> None:
-        """Add seconds spent waiting on the client-side quota."""
+        """Count a wait on the client-side quota that begins now and lasts `seconds`.
+
+        Waits begin in the order this is called (the clock is read under the lock), so the
+        wall-clock time covered by any wait grows by the part of this one past the last end.
+        """
         with self._lock:
+            now = time.monotonic()
+            ends = now + seconds
             self.quota_wait_seconds += seconds
+            self.quota_wait_wall_seconds += max(0.0, ends - max(now, self._waiting_until))
+            self._waiting_until = max(self._waiting_until, ends)
+
+    def add_throttled(self, operation: str, account_id: str | None, region: str) -> None:
+        """Count one throttled answer, per operation and per (account, region)."""
+        with self._lock:
+            self.throttled[operation] += 1
+            self.throttled_by_quota[account_id, region] += 1
 
     @property
     def retries(self) -> int:
@@ -202,14 +227,12 @@ class ApiClients:
     def _on_attempt(self, account_id: str | None, region: str, operation: str) -> None:
         """Pace one HTTP attempt, retries included, by its (account, region, operation) quota."""
         self.stats.count(self.stats.attempts, operation)
-        waited = self.limiter(account_id, region, operation).acquire()
-        if waited:
-            self.stats.add_wait(waited)
+        self.limiter(account_id, region, operation).acquire(on_wait=self.stats.add_wait)
 
     def _on_response(
         self, account_id: str | None, region: str, response: Any, operation: Any
     ) -> None:
         """Count throttled responses and slow their limiter down."""
         if response and response[1].get("Error", {}).get("Code") in THROTTLING_ERROR_CODES:
-            self.stats.count(self.stats.throttled, operation.name)
+            self.stats.add_throttled(operation.name, account_id, region)
             self.limiter(account_id, region, operation.name).slow_down()
