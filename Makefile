@@ -3,17 +3,27 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test test-fast bench lint clean
+.PHONY: install install-demo demo test test-fast bench lint clean
+
+# The demo needs the package and the timeline it draws; tests, lint and bench need the dev
+# extras too (pytest, mypy, sqlfluff, ...). A dev install serves the demo as well.
+install-demo: $(VENV)/.installed-demo
 
 install: $(VENV)/.installed
+
+$(VENV)/.installed-demo: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[timeline]'
+	touch $@
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,timeline]'
-	touch $@
+	touch $@ $(VENV)/.installed-demo
 
-demo: install
+demo: install-demo
 	$(BIN)/ivs-replicas demo
 
 test: install

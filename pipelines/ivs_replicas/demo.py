@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shlex
 import shutil
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
@@ -49,10 +51,28 @@ def run_demo(database: Path, runs: int | None = None) -> int:
             print("\n".join(summary.lines()))
             worst = max(worst, summary.exit_code)
     print("\n== replication history")
-    print(warehouse.render(warehouse.overview(database, DEFAULT_DATASET), "table"))
-    print(f"\nexplore it: ivs-replicas report replica_state_changes --db {database}")
+    limit = warehouse.overview_rows("table")
+    print(warehouse.render(warehouse.overview(database, DEFAULT_DATASET, limit=limit), "table"))
+    command = (
+        f"{ivs_replicas_command()} report replica_state_changes --db {shlex.quote(str(database))}"
+    )
+    print(f"\nexplore it: {command}")
     print(draw_timeline(database))
     return worst
+
+
+def ivs_replicas_command() -> str:
+    """How to run ivs-replicas from here, as a shell would: the script beside this Python.
+
+    It is rarely on PATH (`make demo` installs into .venv), so the hints print its path,
+    relative when it is under the current folder.
+    """
+    script = Path(sys.executable).with_name("ivs-replicas")
+    if not script.is_file():
+        return f"{shlex.quote(sys.executable)} -m ivs_replicas.cli"
+    if script.is_relative_to(Path.cwd()):
+        script = script.relative_to(Path.cwd())
+    return shlex.quote(str(script))
 
 
 def draw_timeline(database: Path) -> str:
@@ -62,7 +82,7 @@ def draw_timeline(database: Path) -> str:
         write_timeline(database, DEFAULT_DATASET, Window(datetime.now(UTC)), html=page)
     except BadInputError as error:
         return f"timeline not drawn: {error}"
-    return f"timeline: {page} (open it in a browser; see ivs-replicas timeline --help)"
+    return f"timeline: {page} (open it in a browser; see {ivs_replicas_command()} timeline --help)"
 
 
 def reset_demo_database(store: DuckDbFile) -> None:
