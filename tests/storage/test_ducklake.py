@@ -183,11 +183,19 @@ def step_failed(step: str, error: BaseException) -> PipelineStepFailed:
     [
         (duckdb.TransactionException("Transaction conflict"), True),
         (RuntimeError('duplicate key value violates unique constraint "pg_namespace"'), True),
+        (RuntimeError('ERROR:  relation "ducklake_metadata" already exists'), True),
         (RuntimeError("no space left on device"), False),
         (step_failed("load", duckdb.TransactionException("conflict")), True),
         (step_failed("extract", RuntimeError("conflict")), False),
     ],
-    ids=["ducklake", "postgres-first-attach", "other", "dlt-load", "dlt-extract"],
+    ids=[
+        "ducklake",
+        "postgres-first-attach",
+        "postgres-first-tables",
+        "other",
+        "dlt-load",
+        "dlt-extract",
+    ],
 )
 def test_conflicts_are_told_from_other_failures(error: BaseException, expected: bool) -> None:
     assert is_conflict(error) is expected

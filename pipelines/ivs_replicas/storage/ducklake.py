@@ -41,6 +41,7 @@ MAX_RETRY_WAIT_SECONDS: Final = 10.0
 CONFLICT_MARKERS: Final = (
     "conflict",  # DuckLake: "Transaction conflict - attempting to ..."
     "duplicate key value violates unique constraint",  # Postgres: two first ATTACHes
+    "already exists",  # Postgres: two first ATTACHes create the lake's tables
     "could not serialize access",  # Postgres: serialization failure
 )
 KEY_VALUE = re.compile(r"(\w+)\s*=\s*('(?:[^'\\]|\\.)*'|\S+)")
@@ -135,6 +136,7 @@ class DuckLake:
         return f"ducklake {self.parsed.describe()}"
 
     def __str__(self) -> str:
+        """The lake as error messages name it."""
         return self.describe()
 
     def reserved_names(self) -> set[str]:
