@@ -153,9 +153,9 @@ def run(
             pipeline = make_pipeline(storage.destination(), dataset, storage.pipelines_dir(dataset))
             resumed = resume_pending(pipeline)
             load(pipeline, source)
-        check_not_fatal(tally)
         views = apply_views(storage, dataset)
         published = storage.publish()
+    check_not_fatal(tally)  # after publishing: the ledger shows analysts what failed
     return RunSummary(
         storage.describe(), dataset, tally, time.monotonic() - started, resumed, views, published
     )
