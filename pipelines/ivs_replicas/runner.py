@@ -14,7 +14,6 @@ from dlt.common.configuration.exceptions import (
     ConfigValueCannotBeCoercedException,
 )
 from dlt.pipeline.exceptions import PipelineStepFailed
-
 from ivs_replicas.errors import (
     EXIT_OK,
     EXIT_PARTIAL,
@@ -30,6 +29,7 @@ from ivs_replicas.settings import DEFAULT_DATASET
 from ivs_replicas.sources.ivs_realtime import ivs_realtime
 from ivs_replicas.sources.ivs_realtime.config import wrong_type
 from ivs_replicas.sources.ivs_realtime.exceptions import InvalidSourceInput, IvsRealtimeError
+from ivs_replicas.sources.ivs_realtime.settings import REPLICA_KEY, REPLICAS_TABLE, SCANS_TABLE
 from ivs_replicas.sources.ivs_realtime.tally import RunTally
 from ivs_replicas.storage import DuckDbFile, Published, Storage, check_dataset_name
 
@@ -152,6 +152,7 @@ def run(
         with private_run(storage.lock_path.parent):
             pipeline = make_pipeline(storage.destination(), dataset, storage.pipelines_dir(dataset))
             resumed = resume_pending(pipeline)
+            drop_rows_loaded_twice(storage, dataset, resumed)
             load(pipeline, source)
         views = apply_views(storage, dataset)
         published = storage.publish()
@@ -194,6 +195,35 @@ def resume_pending(pipeline: dlt.Pipeline) -> list[str]:
     except PipelineStepFailed as error:
         raise exit_error(error) from error
     return pending
+
+
+# What identifies a row within one load package, per appended table. A kill in the load step
+# can leave a job whose rows were committed but not marked done; dlt then loads it again.
+ROW_KEYS = {
+    REPLICAS_TABLE: ("run_id", *REPLICA_KEY),
+    SCANS_TABLE: ("run_id", "source_stage_arn", "participant_id"),
+}
+
+
+def drop_rows_loaded_twice(storage: Storage, dataset: str, load_ids: list[str]) -> None:
+    """Keep one copy of each row of the resumed packages."""
+    if not load_ids:
+        return
+    with storage.connect() as connection:
+        for table, key in ROW_KEYS.items():
+            relation = f'"{dataset}"."{table}"'
+            connection.execute(
+                f"""
+                delete from {relation}
+                where _dlt_load_id in (select unnest($load_ids))
+                    and rowid not in (
+                        select min(rowid) from {relation}
+                        where _dlt_load_id in (select unnest($load_ids))
+                        group by {", ".join(key)}
+                    )
+                """,
+                {"load_ids": load_ids},
+            )
 
 
 def settle_interrupted_normalize(working_dir: Path) -> None:
