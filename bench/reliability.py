@@ -1,5 +1,5 @@
-"""Reliability drill: faults under quota, schema drift, a hung endpoint, and runs killed at
-random points; counts rows lost.
+"""Reliability drill: faults under quota, schema drift, a hung endpoint, discovery faults, and
+runs killed at random points; counts rows lost.
 
 Run: .venv/bin/python bench/reliability.py [--participants 60] [--kills 10]
 """
@@ -194,6 +194,76 @@ def hung(workdir: Path, deadline_seconds: float = 10.0) -> dict[str, Any]:
     }
 
 
+def listings_of(database: Path, run_id: str) -> list[tuple[str, str | None, str, int, str | None]]:
+    """(operation, stage, status, attempts, error code) of every discovery listing of a run."""
+    with duckdb.connect(str(database), read_only=True) as connection:
+        return connection.sql(
+            "select operation, stage_arn, status, attempts, error_code "
+            f"from ivs_realtime.discovery_scans where run_id = '{run_id}'"
+        ).fetchall()
+
+
+def discovery(workdir: Path) -> dict[str, Any]:
+    """Discovery over 8 stages in 3 regions with its listings denied or failing on 4 of them;
+    then a run without faults. Counts what each run loaded against the truth.
+
+    Stage 0's ListStageSessions and stage 1's ListParticipants are denied; stages 2 and 3 answer
+    half their discovery calls with 500/503, and botocore tries each call twice only. Rows lost
+    count the truth of every stage whose listings all succeeded, against what the run loaded.
+    """
+    scenario = generate_scenario(80, [1, 30, 75], regions=REGIONS, seed=7)
+    stages = sorted({ref["source_stage_arn"] for ref in scenario.participant_refs()})
+    faults = Faults(
+        access_denied_by_operation={
+            "ListStageSessions": frozenset({stages[0]}),
+            "ListParticipants": frozenset({stages[1]}),
+        },
+        error_rate=0.5,
+        fault_operations=frozenset({"ListStageSessions", "ListParticipants"}),
+        fault_stages=frozenset(stages[2:4]),
+        seed=8,
+    )
+    truth = Counter(tuple(row[c] for c in KEY) for row in scenario.expected_replicas(0))
+    database = workdir / "discovery.duckdb"
+    figures: dict[str, Any] = {"stages": len(stages), "participants": len(scenario.participants)}
+    with Emulator(scenario, faults=faults) as emulator:
+        for name, settings in (("1st run", {"max_attempts": 2}), ("2nd run", {})):
+            summary = runner.run(
+                database,
+                participants=None,
+                discover_stages=True,
+                discovery_regions=list(REGIONS),
+                credentials=AwsCredentials(**CREDENTIALS),
+                endpoint_url=emulator.url,
+                requests_per_second=0,
+                **settings,
+            )
+            emulator.set_faults(Faults())
+            run_id = summary.tally.run_id
+            listings = listings_of(database, run_id)
+            missed = {stage for _, stage, status, *_ in listings if status == "failed"}
+            whole = Counter({key: n for key, n in truth.items() if key[0] not in missed})
+            loaded = rows_of(database, run_id)
+            figures |= {
+                f"{name}: exit code": summary.exit_code,
+                f"{name}: listings": len(listings),
+                f"{name}: listings retried whole": sum(row[3] > 1 for row in listings),
+                f"{name}: listings failed": Counter(
+                    f"{operation} {code}"
+                    for operation, _, status, _, code in listings
+                    if status == "failed"
+                ),
+                f"{name}: failed stages named": sum(
+                    any(stage in line for line in summary.lines()) for stage in missed
+                ),
+                f"{name}: participants scanned": summary.tally.participants_ok,
+                f"{name}: rows loaded": sum(loaded.values()),
+                f"{name}: rows lost": sum((whole - loaded).values()),
+                f"{name}: rows wrong or duplicated": sum((loaded - truth).values()),
+            }
+    return figures
+
+
 def kills(count: int, workdir: Path, seed: int = 1) -> dict[str, Any]:
     """Kill `count` CLI runs at random moments, then run once more; count rows lost or doubled."""
     scenario = generate_scenario(150, [20, 60, 110], regions=REGIONS[:2])
@@ -252,7 +322,7 @@ def kills(count: int, workdir: Path, seed: int = 1) -> dict[str, Any]:
 
 
 def main() -> None:
-    """Run both drills and print their figures."""
+    """Run every drill and print its figures."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--participants", type=int, default=60)
     parser.add_argument("--kills", type=int, default=10)
@@ -269,11 +339,15 @@ def main() -> None:
                 drift(args.participants, Path(temp)),
             ),
             ("hung: calls accepted and never answered, a 10 s deadline", hung(Path(temp))),
+            (
+                "discovery: listings denied or failing on 4 of 8 stages, then a clean run",
+                discovery(Path(temp)),
+            ),
             ("kills: SIGKILL at random moments, then one more run", kills(args.kills, Path(temp))),
         ):
             print(f"\n{title}")
             for name, value in figures.items():
-                print(f"  {name:<28} {value}")
+                print(f"  {name:<34} {value}")
 
 
 if __name__ == "__main__":

@@ -13,10 +13,19 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from ivs_realtime_emulator import Emulator, Scenario, load_demo_scenario
-from ivs_replicas.errors import BadInputError
+from ivs_realtime_emulator import Emulator, Faults, Scenario, load_demo_scenario
+from ivs_replicas.errors import BadInputError, FatalRunError
+from ivs_replicas.runner import RunSummary
 
-from .helpers import RunFn, go_offline, loaded_replicas, query, run_pipeline, sorted_rows
+from .helpers import (
+    FAKE_KEY_ID,
+    RunFn,
+    go_offline,
+    loaded_replicas,
+    query,
+    run_pipeline,
+    sorted_rows,
+)
 
 StartFn = Callable[..., Emulator]
 REGIONS = ["us-east-1", "eu-west-1", "ap-northeast-1"]
@@ -206,3 +215,213 @@ def test_bad_discovery_settings_are_named(
     emulator = start_emulator(load_demo_scenario())
     with pytest.raises(BadInputError, match=named):
         run_against(emulator, participants=None, discover_stages=True, **options)
+
+
+# ---- failed discovery listings ---------------------------------------------------------------
+
+SOUTH = "arn:aws:ivs:us-east-1:123456789012:stage/studioSouth02"
+DUBLIN = "arn:aws:ivs:eu-west-1:123456789012:stage/dublinLive01"
+DENIED = Faults(
+    access_denied_by_operation={
+        "ListStageSessions": frozenset({DUBLIN}),
+        "ListParticipants": frozenset({SOUTH}),
+    }
+)
+CONFIGURED = (DUBLIN, "dub-01")
+"""A participant of Dublin given in the settings: scanned whatever discovery finds."""
+
+
+@dataclass(frozen=True)
+class DeniedDiscovery:
+    """Two discovery runs of the demo's last epoch: Dublin's sessions and South's participants
+    denied in the first, nothing denied in the second."""
+
+    scenario: Scenario
+    database: Path
+    epoch: int
+    first: RunSummary
+    second: RunSummary
+
+
+@pytest.fixture(scope="module")
+def denied_discovery(tmp_path_factory: pytest.TempPathFactory) -> DeniedDiscovery:
+    """The demo in its last epoch, when South's first session has ended, discovered twice."""
+    scenario = load_demo_scenario()
+    database = tmp_path_factory.mktemp("denied-discovery") / "replicas.duckdb"
+    stage, participant_id = CONFIGURED
+    options = {
+        "participants": [{"source_stage_arn": stage, "participant_id": participant_id}],
+        "discover_stages": True,
+        "discovery_regions": REGIONS,
+    }
+    with pytest.MonkeyPatch.context() as monkeypatch, Emulator(scenario, faults=DENIED) as emulator:
+        go_offline(monkeypatch)
+        while emulator.epoch < scenario.epochs - 1:
+            emulator.advance()
+        first = run_pipeline(database, emulator, **options)
+        emulator.set_faults(Faults())
+        second = run_pipeline(database, emulator, **options)
+    return DeniedDiscovery(scenario, database, scenario.epochs - 1, first, second)
+
+
+def scanned(database: Path, run_id: str) -> set[tuple[str, str, str]]:
+    """(stage, participant, status) of every participant scan of one run."""
+    return set(
+        query(
+            database,
+            "select source_stage_arn, participant_id, status from ivs_realtime.participant_scans "
+            f"where run_id = '{run_id}'",
+        )
+    )
+
+
+def published_sources(scenario: Scenario) -> set[tuple[str, str]]:
+    """Participants with replicas: each is a published SOURCE in its stage's sessions."""
+    return {(p.source_stage_arn, p.participant_id) for p in scenario.participants if p.replicas}
+
+
+def test_a_failed_discovery_listing_fails_only_its_stage(
+    denied_discovery: DeniedDiscovery,
+) -> None:
+    scenario, run = denied_discovery.scenario, denied_discovery.first
+    others = {ref for ref in published_sources(scenario) if ref[0] not in (SOUTH, DUBLIN)}
+    kept = others | {CONFIGURED}
+    assert run.exit_code == 3
+    assert scanned(denied_discovery.database, run.tally.run_id) == {
+        (stage, participant_id, "ok") for stage, participant_id in kept
+    }
+    assert loaded_replicas(denied_discovery.database, run.tally.run_id) == sorted_rows(
+        [
+            row
+            for row in scenario.expected_replicas(denied_discovery.epoch)
+            if (row["source_stage_arn"], row["participant_id"]) in kept
+        ]
+    )
+
+
+def test_failed_discovery_listings_are_named_in_the_summary(
+    denied_discovery: DeniedDiscovery,
+) -> None:
+    lines = denied_discovery.first.lines()
+    assert lines[0].endswith(": finished with failed discovery listings")
+    named = {line.strip() for line in lines if line.endswith("AccessDeniedException")}
+    assert named == {
+        f"ListStageSessions  {DUBLIN}: AccessDeniedException",
+        f"ListParticipants   {SOUTH} session st-South00000001: AccessDeniedException",
+        f"ListParticipants   {SOUTH} session st-South00000002: AccessDeniedException",
+    }
+
+
+def test_every_discovery_listing_is_in_the_ledger(denied_discovery: DeniedDiscovery) -> None:
+    run_id = denied_discovery.first.tally.run_id
+    rows = query(
+        denied_discovery.database,
+        "select operation, region, stage_arn, session_id, status, attempts, pages, item_count, "
+        f"error_code from ivs_realtime.discovery_scans where run_id = '{run_id}'",
+    )
+    failed = {(row[0], row[2], row[3], *row[5:]) for row in rows if row[4] == "failed"}
+    denied = (1, 0, 0, "AccessDeniedException")  # attempts, pages, items, error code
+    assert failed == {
+        ("ListStageSessions", DUBLIN, None, *denied),
+        ("ListParticipants", SOUTH, "st-South00000001", *denied),
+        ("ListParticipants", SOUTH, "st-South00000002", *denied),
+    }
+    stage_listings = {row[1]: row[7] for row in rows if row[0] == "ListStages"}
+    session_listings = [row for row in rows if row[0] == "ListStageSessions"]
+    assert set(stage_listings) == set(REGIONS)
+    assert len(session_listings) == sum(stage_listings.values()), "one per stage listed"
+    assert all(row[5] == 1 and row[6] >= 1 for row in rows if row[4] == "ok")
+
+
+def test_the_next_run_discovers_what_a_failed_listing_missed(
+    denied_discovery: DeniedDiscovery,
+) -> None:
+    scenario, run = denied_discovery.scenario, denied_discovery.second
+    assert run.exit_code == 0
+    assert scanned(denied_discovery.database, run.tally.run_id) == {
+        (stage, participant_id, "ok") for stage, participant_id in published_sources(scenario)
+    }
+    assert loaded_replicas(denied_discovery.database, run.tally.run_id) == sorted_rows(
+        scenario.expected_replicas(denied_discovery.epoch)
+    )
+
+
+def test_a_failed_stage_listing_fails_only_its_region(
+    start_emulator: StartFn, run_against: RunFn, database: Path
+) -> None:
+    scenario = load_demo_scenario()
+    first_request_fails = Faults(
+        fail_first={"error": 1}, fault_operations=frozenset({"ListStages"})
+    )
+    emulator = start_emulator(scenario, first_request_fails)
+    summary = discover(run_against, emulator, max_attempts=1, scan_attempts=1)
+    elsewhere = {ref for ref in source_participants(scenario, 0) if ":us-east-1:" not in ref[0]}
+    assert summary.exit_code == 3
+    assert scanned(database, summary.tally.run_id) == {(*ref, "ok") for ref in elsewhere}
+    assert loaded_replicas(database, summary.tally.run_id) == sorted_rows(
+        [
+            row
+            for row in scenario.expected_replicas(0)
+            if (row["source_stage_arn"], row["participant_id"]) in elsewhere
+        ]
+    )
+    assert query(
+        database,
+        "select region, status from ivs_realtime.discovery_scans "
+        "where operation = 'ListStages' order by region",
+    ) == [("ap-northeast-1", "ok"), ("eu-west-1", "ok"), ("us-east-1", "failed")]
+    assert any(line.strip().startswith("ListStages         us-east-1:") for line in summary.lines())
+
+
+@pytest.mark.parametrize(
+    ("operation", "stage"),
+    [("ListStageSessions", SOUTH), ("ListParticipants", SOUTH)],
+    ids=["stage-sessions", "participants"],
+)
+@pytest.mark.parametrize(
+    ("faults", "status", "exit_code"),
+    [
+        ({"fail_first": {"error": 2}}, "ok", 0),
+        ({"error_rate": 1.0}, "failed", 3),
+    ],
+    ids=["transient", "persistent"],
+)
+def test_discovery_listings_are_retried_like_scans(
+    start_emulator: StartFn,
+    run_against: RunFn,
+    database: Path,
+    operation: str,
+    stage: str,
+    faults: dict[str, object],
+    status: str,
+    exit_code: int,
+) -> None:
+    scenario = load_demo_scenario()
+    emulator = start_emulator(
+        scenario,
+        Faults.from_dict({**faults, "fault_operations": [operation], "fault_stages": [stage]}),
+    )
+    summary = run_against(
+        emulator,
+        participants=None,
+        discover_stages=True,
+        discovery_stage_arns=[stage],
+        max_attempts=1,
+        scan_attempts=3,
+    )
+    attempts = query(
+        database,
+        f"select status, attempts from ivs_realtime.discovery_scans where operation = '{operation}'",
+    )
+    assert summary.exit_code == exit_code
+    assert {row[0] for row in attempts} == {status}
+    assert attempts[0][1] == 3, "three whole listings: the first and scan_attempts - 1 more"
+
+
+def test_rejected_credentials_in_discovery_fail_the_whole_run(
+    start_emulator: StartFn, run_against: RunFn
+) -> None:
+    faults = Faults(rejected_access_key_ids=frozenset({FAKE_KEY_ID}))
+    emulator = start_emulator(load_demo_scenario(), faults)
+    with pytest.raises(FatalRunError, match="credentials"):
+        run_against(emulator, participants=None, discover_stages=True, discovery_stage_arns=[SOUTH])

@@ -28,6 +28,7 @@ from ivs_replicas.privacy import private_run
 from ivs_replicas.settings import DEFAULT_DATASET
 from ivs_replicas.sources.ivs_realtime import ivs_realtime
 from ivs_replicas.sources.ivs_realtime.config import wrong_type
+from ivs_replicas.sources.ivs_realtime.discovery import DiscoveryCall
 from ivs_replicas.sources.ivs_realtime.exceptions import InvalidSourceInput, IvsRealtimeError
 from ivs_replicas.sources.ivs_realtime.settings import REPLICA_KEY, REPLICAS_TABLE, SCANS_TABLE
 from ivs_replicas.sources.ivs_realtime.tally import RunTally
@@ -48,8 +49,9 @@ class RunSummary:
 
     @property
     def exit_code(self) -> int:
-        """0 when every participant was scanned, 3 when some failed."""
-        return EXIT_PARTIAL if self.tally.participants_failed else EXIT_OK
+        """0 when every participant was scanned and every discovery listing read, 3 if not."""
+        tally = self.tally
+        return EXIT_PARTIAL if tally.participants_failed or tally.discovery_failures else EXIT_OK
 
     def to_dict(self) -> dict[str, Any]:
         """The summary as plain data: what `run --json` prints and `lines()` formats."""
@@ -86,7 +88,11 @@ class RunSummary:
     def lines(self) -> list[str]:
         """The summary as printable lines."""
         data = self.to_dict()
-        status = "ok" if data["exit_code"] == EXIT_OK else "finished with failed participants"
+        failed = [
+            *(["failed participants"] if data["participants_failed"] else []),
+            *(["failed discovery listings"] if self.tally.discovery_failures else []),
+        ]
+        status = f"finished with {' and '.join(failed)}" if failed else "ok"
         duplicates = (
             f" ({data['duplicates_dropped']} repeated across pages, stored once)"
             if data["duplicates_dropped"]
@@ -126,7 +132,29 @@ class RunSummary:
         lines.extend(
             f"  failed        {count} x {code}" for code, count in data["failures"].items()
         )
+        lines.extend(discovery_lines(self.tally.discovery_failures))
         return lines
+
+
+MAX_NAMED_LISTINGS = 10
+"""Failed discovery listings the summary names one by one; discovery_scans holds them all."""
+
+
+def discovery_lines(failures: list[DiscoveryCall]) -> list[str]:
+    """Summary lines naming each failed discovery listing: operation, stage and error code."""
+    if not failures:
+        return []
+    named = [
+        f"    {call.operation:<18} {call.target}: {call.error_code}"
+        for call in failures[:MAX_NAMED_LISTINGS]
+    ]
+    more = len(failures) - len(named)
+    return [
+        f"  discovery     {len(failures)} listing(s) failed; the next run lists their stages "
+        "again (see discovery_scans)",
+        *named,
+        *([f"    ... and {more} more"] if more else []),
+    ]
 
 
 def run(

@@ -9,7 +9,11 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-from ivs_replicas.sources.ivs_realtime.settings import REPLICAS_TABLE, SCANS_TABLE
+from ivs_replicas.sources.ivs_realtime.settings import (
+    DISCOVERY_SCANS_TABLE,
+    REPLICAS_TABLE,
+    SCANS_TABLE,
+)
 from ivs_replicas.sources.ivs_realtime.tables import (
     DISCOVERY_SCHEMAS,
     REPLICAS_SCHEMA,
@@ -27,6 +31,8 @@ SOURCE_SCHEMAS = {
     REPLICAS_TABLE: REPLICAS_SCHEMA.append(LOAD_ID),
     SCANS_TABLE: SCANS_SCHEMA.append(LOAD_ID),
     EVENTS_TABLE: DISCOVERY_SCHEMAS[EVENTS_TABLE].append(LOAD_ID),
+    # Not read by a view, but there for `report` even before discovery first runs.
+    DISCOVERY_SCANS_TABLE: DISCOVERY_SCHEMAS[DISCOVERY_SCANS_TABLE].append(LOAD_ID),
     # dlt's own ledger of load packages; the views read load_id and status (0: completed).
     "_dlt_loads": pa.schema([pa.field("load_id", pa.string()), pa.field("status", pa.int64())]),
 }

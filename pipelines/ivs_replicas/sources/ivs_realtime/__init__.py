@@ -34,6 +34,7 @@ from ivs_replicas.sources.ivs_realtime.scan import (
     unfinished,
 )
 from ivs_replicas.sources.ivs_realtime.settings import (
+    DISCOVERY_SCANS_TABLE,
     REPLICAS_TABLE,
     SCAN_OK,
     SCANS_TABLE,
@@ -79,6 +80,10 @@ def ivs_realtime(
     clients = ApiClients(sessions, config, tally.calls)
     scope = DiscoveryScope.from_config(config, sessions.account_ids)
 
+    def try_again(error_code: str | None, attempt: int) -> bool:
+        """Whether a scan or discovery listing that failed gets another whole attempt."""
+        return clients.should_rescan(error_code, attempt) and not deadline.passed
+
     @dlt.resource(name="discovery", selected=False)
     def discovery() -> Iterator[Discovered]:
         """One pass over stages, sessions and published participants (empty when off)."""
@@ -86,8 +91,16 @@ def ivs_realtime(
             yield Discovered()
             return
         state = dlt.current.resource_state().setdefault("session_watermarks", {})
-        found = discover(clients.client, scope, state, tally.run_id)
+        found = discover(
+            clients.client,
+            scope,
+            state,
+            tally.run_id,
+            retry=try_again,
+            on_page_retry=clients.stats.add_page_retry,
+        )
         tally.discovered = len(found.sources)
+        tally.discovery_failures = found.failed_calls
         yield found
 
     def scan(participant: Participant, session_ids: set[str]) -> ScanResult:
@@ -104,7 +117,7 @@ def ivs_realtime(
         )
         attempt = 1
         result = scan_once()
-        while clients.should_rescan(result.error_code, attempt) and not deadline.passed:
+        while try_again(result.error_code, attempt):
             attempt += 1
             clients.stats.add_rescan()
             result = scan_once()
@@ -142,6 +155,7 @@ def ivs_realtime(
         discovery | stages,
         discovery | stage_sessions,
         discovery | discovered_participants,
+        discovery | discovery_scans,
     ]
 
 
@@ -243,6 +257,13 @@ def discovered_participants(found: Discovered) -> Iterator[pa.Table]:
     """Published participants seen by discovery, with replication type and state."""
     if found.participants:
         yield with_load_id(rows_table("participants", found.participants))
+
+
+@dlt.transformer(name=DISCOVERY_SCANS_TABLE, write_disposition="append", file_format="parquet")
+def discovery_scans(found: Discovered) -> Iterator[pa.Table]:
+    """The discovery ledger: one row per listing of stages, sessions or participants."""
+    if found.calls:
+        yield with_load_id(rows_table(DISCOVERY_SCANS_TABLE, [c.ledger_row() for c in found.calls]))
 
 
 def boto3_session(credentials: AwsCredentials | None) -> boto3.Session:

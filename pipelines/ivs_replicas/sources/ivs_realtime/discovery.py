@@ -3,25 +3,32 @@
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from ivs_replicas.sources.ivs_realtime.paging import iterate_pages
+from ivs_replicas.sources.ivs_realtime.exceptions import CredentialsRejected
+from ivs_replicas.sources.ivs_realtime.paging import READS_PER_PAGE, iterate_responses
 from ivs_replicas.sources.ivs_realtime.participants import Participant, stage_region
-from ivs_replicas.sources.ivs_realtime.scan import utc_now
+from ivs_replicas.sources.ivs_realtime.scan import (
+    RUN_FATAL_ERROR_CODES,
+    SCAN_ERRORS,
+    describe,
+    utc_now,
+)
+from ivs_replicas.sources.ivs_realtime.settings import SCAN_FAILED, SCAN_OK
 
 if TYPE_CHECKING:
     from ivs_replicas.sources.ivs_realtime.config import IvsRealtimeConfiguration
 
-logger = logging.getLogger(__name__)
-
 DISCOVERY_PAGE_SIZE = 100
 SOURCE = "SOURCE"
+RESULT_KEYS = {
+    "ListStages": "stages",
+    "ListStageSessions": "stageSessions",
+    "ListParticipants": "participants",
+}
 ClientFor = Callable[[str | None, str], Any]
 
 
@@ -51,16 +58,150 @@ class DiscoveryScope:
         )
 
 
+Retry = Callable[[str | None, int], bool]
+"""Whether a listing that failed with this error code after this many attempts is tried again."""
+
+
+def never(code: str | None, attempts: int) -> bool:
+    """No listing is tried again."""
+    return False
+
+
+@dataclass
+class DiscoveryCall:
+    """One discovery listing of a run: all its pages and items, or the reason it failed.
+
+    ListStages lists one (account, region); ListStageSessions one stage; ListParticipants one
+    session of a stage. Each is a row of the `discovery_scans` ledger.
+    """
+
+    operation: str
+    account_id: str | None
+    region: str
+    stage_arn: str | None
+    session_id: str | None
+    run_id: str
+    scanned_at: datetime = field(default_factory=utc_now)
+    finished_at: datetime | None = None
+    status: str = SCAN_OK
+    attempts: int = 0
+    pages: int = 0
+    item_count: int = 0
+    error_code: str | None = None
+    error_message: str | None = None
+
+    @classmethod
+    def of_stage(
+        cls, operation: str, stage_arn: str, session_id: str | None, run_id: str
+    ) -> DiscoveryCall:
+        """A listing of one stage's sessions, or of one of its sessions' participants."""
+        return cls(
+            operation, account_of(stage_arn), stage_region(stage_arn), stage_arn, session_id, run_id
+        )
+
+    @property
+    def failed(self) -> bool:
+        """Whether the listing ended without all of its pages."""
+        return self.status == SCAN_FAILED
+
+    @property
+    def target(self) -> str:
+        """What was listed: a stage ARN (and session), or a region (and account)."""
+        if self.stage_arn is None:
+            return self.region + (f" (account {self.account_id})" if self.account_id else "")
+        return self.stage_arn + (f" session {self.session_id}" if self.session_id else "")
+
+    def ledger_row(self) -> dict[str, Any]:
+        """The discovery_scans row of this listing."""
+        return {
+            "run_id": self.run_id,
+            "operation": self.operation,
+            "account_id": self.account_id,
+            "region": self.region,
+            "stage_arn": self.stage_arn,
+            "session_id": self.session_id,
+            "scanned_at": self.scanned_at,
+            "finished_at": self.finished_at,
+            "status": self.status,
+            "attempts": self.attempts,
+            "pages": self.pages,
+            "item_count": self.item_count,
+            "error_code": self.error_code,
+            "error_message": self.error_message,
+        }
+
+
 @dataclass
 class Discovered:
-    """What one discovery pass saw: rows for the tables and the SOURCE publishers to scan."""
+    """What one discovery pass saw: rows for the tables, the SOURCE publishers to scan, and
+    every listing it made, failed ones included."""
 
     stages: list[dict[str, Any]] = field(default_factory=list)
     sessions: list[dict[str, Any]] = field(default_factory=list)
     participants: list[dict[str, Any]] = field(default_factory=list)
     sources: dict[Participant, set[str]] = field(default_factory=dict)
-    skipped_sessions: int = 0
-    failures: list[str] = field(default_factory=list)
+    calls: list[DiscoveryCall] = field(default_factory=list)
+
+    @property
+    def failed_calls(self) -> list[DiscoveryCall]:
+        """The listings that failed: what they would have listed is missing from this pass."""
+        return [call for call in self.calls if call.failed]
+
+
+@dataclass
+class Lister:
+    """Makes the listings of one discovery pass, each tried like a participant scan.
+
+    A listing that fails with a transient error is made again, whole, while `retry` allows;
+    an unreadable page is read again (paging.READS_PER_PAGE). Every listing is added to
+    `calls`; a failed one gives no items. Rejected credentials stop the run, as in scans.
+    """
+
+    client_for: ClientFor
+    max_pages: int
+    run_id: str
+    retry: Retry = never
+    on_page_retry: Callable[[], None] | None = None
+    calls: list[DiscoveryCall] = field(default_factory=list)
+
+    def items(self, call: DiscoveryCall, **params: Any) -> list[dict[str, Any]]:
+        """Every item of one listing, or none when it failed; `call` records which."""
+        self.calls.append(call)
+        client = self.client_for(call.account_id, call.region)
+        while True:
+            call.attempts += 1
+            try:
+                items = self._read(client, call, **params)
+            except SCAN_ERRORS as error:
+                code, message = describe(error)
+                if code in RUN_FATAL_ERROR_CODES:
+                    raise CredentialsRejected(f"AWS rejected the credentials: {message}") from error
+                if self.retry(code, call.attempts):
+                    continue
+                call.status, call.error_code, call.error_message = SCAN_FAILED, code, message[:1000]
+                items = []
+            call.item_count, call.finished_at = len(items), utc_now()
+            return items
+
+    def _read(self, client: Any, call: DiscoveryCall, **params: Any) -> list[dict[str, Any]]:
+        """All pages of one attempt at a listing, counted in `call`."""
+        key = RESULT_KEYS[call.operation]
+        call.pages = 0
+        items: list[dict[str, Any]] = []
+        pages = iterate_responses(
+            client,
+            call.operation,
+            key,
+            DISCOVERY_PAGE_SIZE,
+            self.max_pages,
+            READS_PER_PAGE,
+            self.on_page_retry,
+            **params,
+        )
+        for page in pages:
+            items.extend(page[key])
+            call.pages += 1
+        return items
 
 
 def discover(
@@ -68,44 +209,48 @@ def discover(
     scope: DiscoveryScope,
     watermarks: MutableMapping[str, str],
     run_id: str,
+    retry: Retry = never,
+    on_page_retry: Callable[[], None] | None = None,
 ) -> Discovered:
     """List stages, their sessions since the last run, and their published participants.
 
     `watermarks` (kept in dlt state) maps a stage to the latest end time of a session that a
-    successful run already saw ended; such sessions are final and are not listed again.
+    successful run already saw ended; such sessions are final and are not listed again. A
+    failed listing costs only its own stage (or region): the rest is discovered, the failure
+    is in `calls`, and the stage keeps its watermark, so the next run lists it again.
     """
     found = Discovered()
+    lister = Lister(client_for, scope.max_pages, run_id, retry, on_page_retry, found.calls)
     seen_at = utc_now()
     first_run_cutoff = seen_at - scope.lookback
-    for stage in list_stages(client_for, scope):
+    for stage in list_stages(lister, scope):
         found.stages.append(stage_row(stage, seen_at, run_id))
         arn = stage["arn"]
-        client = client_for(arn.split(":")[4], stage_region(arn))
-        try:
-            sessions = list(
-                _pages(client, "ListStageSessions", "stageSessions", scope, stageArn=arn)
-            )
-        except (ClientError, BotoCoreError) as error:
-            found.failures.append(f"{arn}: {error}")
+        call = DiscoveryCall.of_stage("ListStageSessions", arn, None, run_id)
+        sessions = lister.items(call, stageArn=arn)
+        if call.failed:
             continue
         watermark = _parse(watermarks.get(arn))
         newest_end = watermark
+        complete = True
         for session in sessions:
             ended = session.get("endTime")
             if ended and (ended <= watermark if watermark else ended < first_run_cutoff):
-                found.skipped_sessions += 1
                 continue
             found.sessions.append(session_row(arn, session, seen_at, run_id))
-            _discover_participants(client, scope, arn, session["sessionId"], found, seen_at, run_id)
+            complete &= _discover_participants(lister, arn, session["sessionId"], found, seen_at)
             if ended and (newest_end is None or ended > newest_end):
                 newest_end = ended
-        if newest_end is not None:
+        if complete and newest_end is not None:
             watermarks[arn] = newest_end.isoformat()
     return found
 
 
-def list_stages(client_for: ClientFor, scope: DiscoveryScope) -> Iterable[dict[str, Any]]:
-    """Stages in scope: the listed ARNs, or every stage of the regions, filtered by tags."""
+def list_stages(lister: Lister, scope: DiscoveryScope) -> Iterable[dict[str, Any]]:
+    """Stages in scope: the listed ARNs, or every stage of the regions, filtered by tags.
+
+    A region whose ListStages failed adds no stage.
+    """
     if scope.stage_arns:
         stages: Iterable[dict[str, Any]] = ({"arn": arn, "tags": {}} for arn in scope.stage_arns)
     else:
@@ -113,14 +258,9 @@ def list_stages(client_for: ClientFor, scope: DiscoveryScope) -> Iterable[dict[s
             stage
             for account in scope.accounts
             for region in scope.regions
-            for page in iterate_pages(
-                client_for(account, region),
-                "ListStages",
-                "stages",
-                DISCOVERY_PAGE_SIZE,
-                scope.max_pages,
+            for stage in lister.items(
+                DiscoveryCall("ListStages", account, region, None, None, lister.run_id)
             )
-            for stage in page
         )
     wanted = dict(scope.stage_tags)
     for stage in stages:
@@ -130,39 +270,33 @@ def list_stages(client_for: ClientFor, scope: DiscoveryScope) -> Iterable[dict[s
 
 
 def _discover_participants(
-    client: Any,
-    scope: DiscoveryScope,
+    lister: Lister,
     stage_arn: str,
     session_id: str,
     found: Discovered,
     seen_at: datetime,
-    run_id: str,
-) -> None:
-    """Add the published participants of one session; SOURCE ones become scan targets."""
-    pages = _pages(
-        client,
-        "ListParticipants",
-        "participants",
-        scope,
-        stageArn=stage_arn,
-        sessionId=session_id,
-        filterByPublished=True,
+) -> bool:
+    """Add the published participants of one session; SOURCE ones become scan targets.
+
+    Returns whether the listing succeeded.
+    """
+    call = DiscoveryCall.of_stage("ListParticipants", stage_arn, session_id, lister.run_id)
+    participants = lister.items(
+        call, stageArn=stage_arn, sessionId=session_id, filterByPublished=True
     )
-    for participant in pages:
+    for participant in participants:
         found.participants.append(
-            participant_row(stage_arn, session_id, participant, seen_at, run_id)
+            participant_row(stage_arn, session_id, participant, seen_at, lister.run_id)
         )
         if participant.get("replicationType") == SOURCE:
             target = Participant(stage_arn, participant["participantId"])
             found.sources.setdefault(target, set()).add(session_id)
+    return not call.failed
 
 
-def _pages(client: Any, operation: str, key: str, scope: DiscoveryScope, **params: Any) -> Any:
-    """Items of every page of a discovery listing."""
-    for page in iterate_pages(
-        client, operation, key, DISCOVERY_PAGE_SIZE, scope.max_pages, **params
-    ):
-        yield from page
+def account_of(stage_arn: str) -> str:
+    """The AWS account of a stage, from its ARN."""
+    return stage_arn.split(":")[4]
 
 
 def _parse(value: str | None) -> datetime | None:
@@ -177,7 +311,7 @@ def stage_row(stage: Mapping[str, Any], seen_at: datetime, run_id: str) -> dict[
         "stage_arn": arn,
         "name": stage.get("name"),
         "region": stage_region(arn),
-        "account_id": arn.split(":")[4],
+        "account_id": account_of(arn),
         "active_session_id": stage.get("activeSessionId"),
         "tags": json.dumps(stage.get("tags") or {}, sort_keys=True),
         "last_seen_at": seen_at,

@@ -20,6 +20,7 @@ RETRY_MODES = ("standard", "adaptive")
 
 REPLICAS_TABLE = "participant_replicas"
 SCANS_TABLE = "participant_scans"
+DISCOVERY_SCANS_TABLE = "discovery_scans"
 
 SCAN_OK = "ok"
 SCAN_FAILED = "failed"

@@ -1,4 +1,4 @@
-"""Arrow tables for the two loaded tables, built from batches of scan results."""
+"""Arrow tables of the loaded tables, with their fixed schemas: scans, discovery and events."""
 
 from __future__ import annotations
 
@@ -114,6 +114,24 @@ DISCOVERY_SCHEMAS = {
             pa.field("source_session_id", pa.string()),
             pa.field("last_seen_at", TIMESTAMP, nullable=False),
             pa.field("run_id", pa.string(), nullable=False),
+        ]
+    ),
+    "discovery_scans": pa.schema(
+        [
+            pa.field("run_id", pa.string(), nullable=False),
+            pa.field("operation", pa.string(), nullable=False),
+            pa.field("account_id", pa.string()),
+            pa.field("region", pa.string(), nullable=False),
+            pa.field("stage_arn", pa.string()),
+            pa.field("session_id", pa.string()),
+            pa.field("scanned_at", TIMESTAMP, nullable=False),
+            pa.field("finished_at", TIMESTAMP, nullable=False),
+            pa.field("status", pa.string(), nullable=False),
+            pa.field("attempts", pa.int64(), nullable=False),
+            pa.field("pages", pa.int64(), nullable=False),
+            pa.field("item_count", pa.int64(), nullable=False),
+            pa.field("error_code", pa.string()),
+            pa.field("error_message", pa.string()),
         ]
     ),
     "participant_events": pa.schema(

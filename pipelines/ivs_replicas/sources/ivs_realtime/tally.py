@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from ivs_replicas.sources.ivs_realtime.client import CONNECTION_ERROR_CODES, CallStats
+from ivs_replicas.sources.ivs_realtime.discovery import DiscoveryCall
 from ivs_replicas.sources.ivs_realtime.participants import Participant
 from ivs_replicas.sources.ivs_realtime.scan import RUN_DEADLINE_EXCEEDED, ScanResult
 from ivs_replicas.sources.ivs_realtime.settings import SCAN_OK
@@ -46,6 +47,8 @@ class RunTally:
     replicas: int = 0
     duplicates_dropped: int = 0
     discovered: int = 0
+    discovery_failures: list[DiscoveryCall] = field(default_factory=list)
+    """Discovery listings that failed: their stages are looked at again by the next run."""
     failures: Counter[str] = field(default_factory=Counter)
     unknown_fields: set[str] = field(default_factory=set)
     """Names of replica members the service model does not know, as the API sent them."""
