@@ -14,10 +14,11 @@ import duckdb
 import pytest
 from ivs_realtime_emulator import Faults, generate_scenario
 from ivs_replicas import cli
-from ivs_replicas.errors import EXIT_BAD_INPUT, EXIT_BUSY, EXIT_FATAL, BadInputError
+from ivs_replicas.errors import EXIT_BAD_INPUT, EXIT_BUSY, EXIT_FATAL, BadInputError, FatalRunError
 from ivs_replicas.failures import Interrupted, explain, interruption
+from ivs_replicas.storage import DuckDbFile
 
-from .helpers import query
+from .helpers import RunFn, query
 from .test_operations import StartFn, finish, start_run, write_participants
 
 
@@ -151,3 +152,19 @@ def test_a_signal_mid_run_exits_128_plus_its_number_and_the_next_run_resumes(
         " where status = 'ok'",
     )
     assert scanned == [(12,)]
+
+
+def test_a_clock_behind_the_latest_scan_stops_the_run_before_any_call(
+    start_emulator: StartFn, run_against: RunFn, database: Path
+) -> None:
+    emulator = start_emulator(generate_scenario(participants=2, replicas_per_participant=[1]))
+    run_against(emulator)
+    store = DuckDbFile(database.resolve())
+    with duckdb.connect(str(store.working_database)) as connection:
+        connection.execute(
+            "update ivs_realtime.participant_scans set scanned_at = now() + interval 2 hour"
+        )
+    emulator.reset_stats()
+    with pytest.raises(FatalRunError, match=r"clock .* is behind the latest stored scan"):
+        run_against(emulator)
+    assert emulator.stats.total_requests == 0

@@ -5,10 +5,12 @@ from __future__ import annotations
 import shutil
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import dlt
+import duckdb
 from dlt.common.configuration.exceptions import (
     ConfigFieldMissingException,
     ConfigValueCannotBeCoercedException,
@@ -177,6 +179,7 @@ def run(
     source = build_source(tally, participants_file, settings)
     storage.prepare()
     with exclusive_lock(storage.lock_path, f"a run into {storage.describe()}"):
+        check_clock(storage, dataset)
         with private_run(storage.lock_path.parent):
             pipeline = make_pipeline(storage.destination(), dataset, storage.pipelines_dir(dataset))
             resumed = resume_pending(pipeline)
@@ -277,6 +280,27 @@ def load(pipeline: dlt.Pipeline, source: Any) -> None:
     except PipelineStepFailed as error:
         raise exit_error(error) from error
     drop_loaded_files(pipeline, info)
+
+
+def check_clock(storage: Storage, dataset: str) -> None:
+    """Stop before any call when this machine's clock is behind the latest stored scan.
+
+    History orders scans by `scanned_at`; a scan stamped before an earlier one would corrupt it.
+    """
+    with storage.connect() as connection:
+        try:
+            row = connection.execute(
+                f'select max(scanned_at) from "{dataset}".participant_scans'
+            ).fetchone()
+        except duckdb.CatalogException:
+            return
+    latest, now = (row[0] if row else None), datetime.now(UTC)
+    if latest is not None and latest > now:
+        raise FatalRunError(
+            f"this machine's clock ({now:%Y-%m-%d %H:%M:%S} UTC) is behind the latest stored "
+            f"scan ({latest.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC): correct the clock (NTP) "
+            "and run again; nothing was called or written"
+        )
 
 
 def check_not_fatal(tally: RunTally) -> None:
