@@ -49,13 +49,14 @@ episodes as (
         destination_session_id,
         case when start_source = 'event' then replication_started_at
             else observed_started_after_at end as earliest_start_at,
-        replication_started_at as start_at,
+        case when start_source = 'event' then replication_started_at
+            else observed_started_at end as start_at,
         case when stop_source = 'event' then replication_stopped_at
             else observed_last_active_at end as last_active_at,
         replication_stopped_at as latest_stop_at,
         start_source = 'event' as is_start_exact,
         coalesce(stop_source = 'event', false) as is_stop_exact,
-        start_source = 'observation' and observed_started_after_at is null as is_first_sighting,
+        start_source != 'event' and observed_started_after_at is null as is_first_sighting,
         is_ongoing,
         end_reason,
         observation_count
