@@ -16,6 +16,7 @@ from dlt.common.configuration.exceptions import (
     ConfigValueCannotBeCoercedException,
 )
 from dlt.pipeline.exceptions import PipelineStepFailed
+
 from ivs_replicas.errors import (
     EXIT_OK,
     EXIT_PARTIAL,
