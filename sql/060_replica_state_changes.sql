@@ -5,7 +5,9 @@
 -- none). Changes are: first appearance (from_state NULL), ACTIVE to STOPPED and back,
 -- disappearance (to_state 'GONE': absent from a later successful scan) and reappearance
 -- (from_state 'GONE'). Failed scans never produce a change. Each stretch starts with a change
--- into its state, and a stretch that ended by a disappearance adds the change to 'GONE'.
+-- into its state, and a stretch that ended by a disappearance adds the change to 'GONE'. A
+-- replica first seen by its participant's first successful scan is a first observation
+-- (is_first_observation): nothing is known of it before, so it is not a start.
 create or replace view replica_state_changes as
 
 with
@@ -52,7 +54,8 @@ appearances_and_state_changes as (
         end as from_state,
         replication_state as to_state,
         started_after_at as previous_seen_at,
-        started_run_id as run_id
+        started_run_id as run_id,
+        started_after_at is null as is_first_observation
 
     from sequenced
 
@@ -70,7 +73,8 @@ disappearances as (
         replication_state as from_state,
         'GONE' as to_state,
         last_seen_at as previous_seen_at,
-        ended_run_id as run_id
+        ended_run_id as run_id,
+        false as is_first_observation
 
     from intervals
     where end_reason = 'disappeared'

@@ -2,7 +2,8 @@
 --
 -- Participants whose scans never saw a replica, or that were only scanned by failed scans,
 -- are included with zero counts. "Now" means the participant's latest successful scan: the
--- replicas of its ongoing stretches.
+-- replicas of its ongoing stretches, as in replicas_current; a stale participant
+-- (scanned_participants) has none now, and says why in stale_reason.
 create or replace view participant_replication_summary as
 
 with
@@ -10,6 +11,12 @@ with
 participants as (
 
     select * from derived_participants
+
+),
+
+freshness as (
+
+    select * from scanned_participants
 
 ),
 
@@ -21,8 +28,8 @@ replicas as (
 
 ongoing as (
 
-    select * from derived_intervals
-    where ended_at is null
+    select * from replica_state_intervals
+    where is_ongoing and not is_stale
 
 ),
 
@@ -72,9 +79,13 @@ final as (
         participants.last_error_code,
         participants.last_ok_scanned_at,
         participants.count_scans_ok,
-        participants.count_scans_failed
+        participants.count_scans_failed,
+        freshness.is_stale,
+        freshness.stale_reason
 
     from participants
+    inner join freshness
+        using (source_stage_arn, participant_id)
     left join replica_history
         using (source_stage_arn, participant_id)
     left join now_history

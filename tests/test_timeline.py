@@ -152,7 +152,7 @@ def test_a_stop_event_after_the_last_scan_ends_an_ongoing_episode(
     scan(connection, 1, {one: "ACTIVE"})
     event(connection, "REPLICATION_STOPPED", 1.5, one)
     assert timeline(connection) == [
-        (one, at(1), "observation", at(1.5), "event", None, at(1), at(1), None, None, 1, False),
+        (one, None, "unknown", at(1.5), "event", None, at(1), at(1), None, None, 1, False),
     ]
 
 

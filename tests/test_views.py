@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from .views_fixtures import (
     failed,
     history_database,
     key,
+    load,
     ok,
     run_id,
     sort_key,
@@ -206,6 +208,80 @@ COLUMNS = {
         "is_ongoing",
     ],
 }
+# The columns the golden histories below check (the contract before the columns that say
+# how much is known: staleness, unknown starts, durations); the edge cases check those.
+GOLDEN = {view: list(columns) for view, columns in COLUMNS.items()}
+ADDED = {
+    "scanned_participants": [
+        "first_scanned_at",
+        "last_scanned_at",
+        "last_ok_scanned_at",
+        "as_of_at",
+        "is_stale",
+        "stale_reason",
+    ],
+    "replica_state_intervals": ["is_start_known", "last_ok_scanned_at", "is_stale"],
+    "replica_state_changes": ["is_first_observation"],
+    "replicas_current": ["is_start_known", "region", "account_id", "is_stale"],
+    "replication_daily": ["is_without_successful_scan"],
+    "participant_replication_summary": ["is_stale", "stale_reason"],
+    "replica_timeline": [
+        "is_start_known",
+        "is_stale",
+        "duration_seconds",
+        "known_active_seconds",
+    ],
+}
+COLUMNS = {
+    view: [column for column in columns if column not in ADDED.get(view, [])] + ADDED.get(view, [])
+    for view, columns in COLUMNS.items()
+}
+COLUMNS["replication_periods"] = [
+    "source_stage_arn",
+    "participant_id",
+    "destination_stage_arn",
+    "replication_started_at",
+    "start_source",
+    "replication_stopped_at",
+    "stop_source",
+    "observed_started_after_at",
+    "observed_started_at",
+    "observed_last_active_at",
+    "observed_stopped_at",
+    "count_episodes",
+    "count_destination_sessions",
+    "is_ongoing",
+    "is_start_known",
+    "is_stale",
+    "duration_seconds",
+    "known_active_seconds",
+]
+COLUMNS["stage_replication_periods"] = [
+    "destination_stage_arn",
+    "replication_started_at",
+    "start_source",
+    "replication_stopped_at",
+    "stop_source",
+    "observed_started_at",
+    "observed_last_active_at",
+    "observed_stopped_at",
+    "count_participants",
+    "count_episodes",
+    "is_ongoing",
+    "is_start_known",
+    "is_stale",
+]
+COLUMNS["data_quality_issues"] = [
+    "issue",
+    "run_id",
+    "source_stage_arn",
+    "participant_id",
+    "scanned_at",
+    "status",
+    "replica_count",
+    "count_replica_rows",
+    "load_id",
+]
 HISTORY_VIEWS = [
     "replica_state_intervals",
     "replica_state_changes",
@@ -266,9 +342,9 @@ def cases(expected: Expected) -> list[tuple[str, list[Row]]]:
 
 
 def assert_view(scans: list[Scan], view: str, expected: list[Row], copies: int = 1) -> None:
-    """The view's rows for this history are exactly the expected ones."""
+    """The view's rows (the columns GOLDEN checks) for this history are the expected ones."""
     with history_database(scans, copies) as connection:
-        assert view_rows(connection, view, COLUMNS[view]) == sorted(expected, key=sort_key)
+        assert view_rows(connection, view, GOLDEN[view]) == sorted(expected, key=sort_key)
 
 
 K1 = key("p1")
@@ -307,7 +383,7 @@ DISAPPEARS_EXPECTED: Expected = {
         (*K1, at(3), "ACTIVE", "GONE", at(2), run_id(3)),
     ],
     "replicas_current": [],
-    "replication_daily": [(DAY_1, SRC_A, DST_X, 1, 1, 1, 1, 1)],
+    "replication_daily": [(DAY_1, SRC_A, DST_X, 1, 1, 0, 1, 1)],
     "participant_replication_summary": [summary("p1", (1, 1, 0, 0), (1, 2), 3, (3, 0))],
     "scan_runs": [run(1, 1, 0, 1), run(2, 1, 0, 1), run(3, 1, 0, 0)],
 }
@@ -334,7 +410,7 @@ FAILED_WITHOUT_CHANGE_EXPECTED: Expected = {
     "replica_state_intervals": [(*K1, "ACTIVE", at(1), None, at(3), None, None, 2, True)],
     "replica_state_changes": [(*K1, at(1), None, "ACTIVE", None, run_id(1))],
     "replicas_current": [(*K1, "ACTIVE", at(1), at(3), at(1), REGION, ACCOUNT_ID)],
-    "replication_daily": [(DAY_1, SRC_A, DST_X, 1, 1, 1, 0, 1)],
+    "replication_daily": [(DAY_1, SRC_A, DST_X, 1, 1, 0, 0, 1)],
     "participant_replication_summary": [summary("p1", (1, 1, 1, 1), (1, 3), 3, (2, 1))],
     "scan_runs": [run(1, 1, 0, 1), run(2, 0, 1, 0), run(3, 1, 0, 1)],
 }
@@ -350,7 +426,7 @@ FAILED_WITH_CHANGE_EXPECTED: Expected = {
         (*K1, at(3), "ACTIVE", "STOPPED", at(1), run_id(3)),
     ],
     "replicas_current": [(*K1, "STOPPED", at(1), at(3), at(3), REGION, ACCOUNT_ID)],
-    "replication_daily": [(DAY_1, SRC_A, DST_X, 1, 1, 1, 1, 1)],
+    "replication_daily": [(DAY_1, SRC_A, DST_X, 1, 1, 0, 1, 1)],
     "participant_replication_summary": [summary("p1", (1, 1, 1, 0), (1, 3), 3, (2, 1))],
     "scan_runs": [run(1, 1, 0, 1), run(2, 0, 1, 0), run(3, 1, 0, 1)],
 }
@@ -360,7 +436,7 @@ FAILED_LATEST_EXPECTED: Expected = {
     "replica_state_intervals": [(*K1, "ACTIVE", at(1), None, at(1), None, None, 1, True)],
     "replica_state_changes": [(*K1, at(1), None, "ACTIVE", None, run_id(1))],
     "replicas_current": [(*K1, "ACTIVE", at(1), at(1), at(1), REGION, ACCOUNT_ID)],
-    "replication_daily": [(DAY_1, SRC_A, DST_X, 1, 1, 1, 0, 1)],
+    "replication_daily": [(DAY_1, SRC_A, DST_X, 1, 1, 0, 0, 1)],
     "participant_replication_summary": [
         summary("p1", (1, 1, 1, 1), (1, 1), 2, (1, 1), last_ok_hour=1)
     ],
@@ -398,7 +474,7 @@ SAME_DESTINATION_EXPECTED: Expected = {
         (*K1, "ACTIVE", at(1), at(2), at(1), REGION, ACCOUNT_ID),
         (*K2, "STOPPED", at(1), at(2), at(2), REGION, ACCOUNT_ID),
     ],
-    "replication_daily": [(DAY_1, SRC_A, DST_X, 2, 2, 2, 1, 2)],
+    "replication_daily": [(DAY_1, SRC_A, DST_X, 2, 2, 0, 1, 2)],
     "participant_replication_summary": [
         summary("p1", (1, 1, 1, 1), (1, 2), 2, (2, 0)),
         summary("p2", (1, 1, 1, 0), (1, 2), 2, (2, 0)),
@@ -426,8 +502,8 @@ TWO_STAGES_EXPECTED: Expected = {
     ],
     "replicas_current": [(*KA, "ACTIVE", at(1), at(2), at(1), REGION, ACCOUNT_ID)],
     "replication_daily": [
-        (DAY_1, SRC_A, DST_X, 1, 1, 1, 0, 1),
-        (DAY_1, SRC_B, DST_X, 1, 1, 1, 1, 1),
+        (DAY_1, SRC_A, DST_X, 1, 1, 0, 0, 1),
+        (DAY_1, SRC_B, DST_X, 1, 1, 0, 1, 1),
     ],
     "participant_replication_summary": [
         summary("p1", (1, 1, 1, 1), (1, 2), 2, (2, 0), stage=SRC_A),
@@ -441,7 +517,7 @@ NO_CHANGE_EXPECTED: Expected = {
     "replica_state_intervals": [(*K1, "ACTIVE", at(1), None, at(3), None, None, 3, True)],
     "replica_state_changes": [(*K1, at(1), None, "ACTIVE", None, run_id(1))],
     "replicas_current": [(*K1, "ACTIVE", at(1), at(3), at(1), REGION, ACCOUNT_ID)],
-    "replication_daily": [(DAY_1, SRC_A, DST_X, 1, 1, 1, 0, 1)],
+    "replication_daily": [(DAY_1, SRC_A, DST_X, 1, 1, 0, 0, 1)],
     "participant_replication_summary": [summary("p1", (1, 1, 1, 1), (1, 3), 3, (3, 0))],
     "scan_runs": [run(1, 1, 0, 1), run(2, 1, 0, 1), run(3, 1, 0, 1)],
 }
@@ -466,7 +542,7 @@ ACROSS_DAYS_EXPECTED: Expected = {
     ],
     "replicas_current": [(*K1_Y, "ACTIVE", at(22), at(24), at(23), REGION, ACCOUNT_ID)],
     "replication_daily": [
-        (DAY_1, SRC_A, DST_X, 1, 1, 1, 0, 1),
+        (DAY_1, SRC_A, DST_X, 1, 1, 0, 0, 1),
         (DAY_1, SRC_A, DST_Y, 1, 1, 1, 0, 1),
         (DAY_2, SRC_A, DST_X, 0, 0, 0, 1, 0),
         (DAY_2, SRC_A, DST_Y, 1, 1, 0, 0, 1),
@@ -854,9 +930,13 @@ def histories(draw: st.DrawFn) -> list[Scan]:
 
 
 MODEL_COLUMNS = {
-    "replica_state_changes": COLUMNS["replica_state_changes"],
-    "replica_state_intervals": COLUMNS["replica_state_intervals"],
-    "replicas_current": COLUMNS["replicas_current"][:-2],
+    "replica_state_changes": [*GOLDEN["replica_state_changes"], "is_first_observation"],
+    "replica_state_intervals": [
+        *GOLDEN["replica_state_intervals"],
+        "is_start_known",
+        "is_stale",
+    ],
+    "replicas_current": GOLDEN["replicas_current"][:-2],
 }
 MODEL = {
     "replica_state_changes": views_model.expected_changes,
@@ -874,3 +954,220 @@ def test_views_match_the_reference_semantics(history: list[Scan], copies: int) -
         actual = {view: view_rows(connection, view, MODEL_COLUMNS[view]) for view in MODEL}
     expected = {view: sorted(model(history), key=sort_key) for view, model in MODEL.items()}
     assert actual == expected
+
+
+@st.composite
+def arrivals(draw: st.DrawFn) -> list[Scan]:
+    """A random history whose scans arrive late now and then, some of them twice."""
+    scans = []
+    for scan in draw(histories()):
+        late = draw(st.sampled_from([0, 0, 0, 0, 1, 3]))
+        scans.append(replace(scan, late=late))
+        if draw(st.integers(0, 9)) == 0:
+            scans.append(replace(scan, late=late + draw(st.integers(0, 2))))
+    return scans
+
+
+def derived_state(connection: duckdb.DuckDBPyConnection) -> dict[str, list[Row]]:
+    """Every derived table's rows but the bookkeeping times, and every view's rows."""
+    names = [
+        table for table in derived.DERIVED_TABLES if table not in ("derived_state", "derived_loads")
+    ]
+    state = {
+        name: view_rows(connection, name, view_columns(connection, name))
+        for name in [*names, *catalog.view_names()]
+    }
+    state["derived_loads"] = view_rows(connection, "derived_loads", ["load_id"])
+    return state
+
+
+@pytest.mark.slow
+@settings(max_examples=30, deadline=None)
+@given(history=arrivals())
+def test_maintenance_load_by_load_equals_a_rebuild(history: list[Scan]) -> None:
+    """Loads taken in one by one (late, repeated, out of order) derive what a rebuild does."""
+    loads = sorted({scan.load_id for scan in history})
+    with duckdb.connect() as incremental, duckdb.connect() as rebuilt:
+        for connection in (incremental, rebuilt):
+            connection.execute("set TimeZone = 'UTC'")
+            views.apply_views(connection, DEFAULT_DATASET)
+        for load_id in loads:
+            load(incremental, [scan for scan in history if scan.load_id == load_id])
+            derived.maintain(incremental, DEFAULT_DATASET)
+        load(rebuilt, history)
+        derived.rebuild(rebuilt, DEFAULT_DATASET)
+        assert derived_state(incremental) == derived_state(rebuilt)
+
+
+def rows(scans: list[Scan], sql: str, include_stale: bool = False) -> list[Row]:
+    """The rows of a query over the views of this history (dataset as default schema)."""
+    with history_database(scans) as connection, default_schema(connection, DEFAULT_DATASET):
+        if include_stale:
+            connection.execute("set variable ivs_include_stale = true")
+        return connection.execute(sql).fetchall()
+
+
+# p1 is scanned once, then dropped from the list; p2 goes on being scanned.
+DROPPED = [ok(1, "p1", active()), *(ok(hour, "p2") for hour in range(1, 8))]
+# p1's scans fail from hour 2 on.
+FAILING = [ok(1, "p1", active()), *(failed(hour, "p1") for hour in range(2, 8))]
+
+
+@pytest.mark.parametrize(
+    ("history", "reason"),
+    [(DROPPED, "not_scanned"), (FAILING, "scans_failing")],
+    ids=["dropped", "failing"],
+)
+def test_a_participant_without_successful_scans_goes_stale(
+    history: list[Scan], reason: str
+) -> None:
+    """Stale participants leave what is current, and say why; their stretches say so too."""
+    participant = (
+        "select is_stale, stale_reason from scanned_participants where participant_id = 'p1'"
+    )
+    summary_now = (
+        "select count_active_now, is_stale from participant_replication_summary "
+        "where participant_id = 'p1'"
+    )
+    assert rows(history, participant) == [(True, reason)]
+    assert rows(history, "select count(*) from replicas_current") == [(0,)]
+    assert rows(history, "select is_stale from replicas_current", include_stale=True) == [(True,)]
+    assert rows(history, summary_now) == [(0, True)]
+    assert rows(history, "select is_ongoing, is_stale from replica_state_intervals") == [
+        (True, True)
+    ]
+    assert rows(history, "select is_ongoing, is_stale from replica_timeline") == [(True, True)]
+
+
+def test_a_participant_scanned_lately_is_not_stale() -> None:
+    """A successful scan within three run intervals keeps the participant current."""
+    history = [ok(1, "p1", active()), failed(2, "p1"), failed(3, "p1"), ok(3, "p2")]
+    assert rows(history, "select participant_id, is_stale from scanned_participants") == [
+        ("p1", False),
+        ("p2", False),
+    ]
+    assert rows(history, "select count(*) from replicas_current") == [(1,)]
+
+
+def test_the_staleness_window_is_a_variable() -> None:
+    """`set variable ivs_stale_after` changes the window."""
+    history = [ok(1, "p1", active()), failed(2, "p1"), ok(2, "p2")]
+    with history_database(history) as connection, default_schema(connection, DEFAULT_DATASET):
+        connection.execute("set variable ivs_stale_after = interval 30 minutes")
+        stale = connection.execute(
+            "select is_stale from scanned_participants where participant_id = 'p1'"
+        ).fetchall()
+    assert stale == [(True,)]
+
+
+FIRST_SIGHTING = [ok(1, "p1", active()), ok(2, "p1", active()), ok(1, "p2"), ok(2, "p2", active())]
+
+
+def test_a_first_observation_is_not_a_start() -> None:
+    """A replica already ACTIVE at its participant's first scan started at an unknown time."""
+    changes = rows(
+        FIRST_SIGHTING,
+        "select participant_id, is_first_observation from replica_state_changes order by all",
+    )
+    timeline = rows(
+        FIRST_SIGHTING,
+        "select participant_id, replication_started_at, start_source, is_start_known "
+        "from replica_timeline order by all",
+    )
+    daily = rows(FIRST_SIGHTING, "select count_replicas_started from replication_daily")
+    assert changes == [("p1", True), ("p2", False)]
+    assert timeline == [("p1", None, "unknown", False), ("p2", at(2), "observation", True)]
+    assert daily == [(1,)]
+
+
+SESSION_CHANGE = [
+    ok(1, "p1"),
+    ok(2, "p1", active(session="s1")),
+    ok(3, "p1", active(session="s1")),
+    ok(4, "p1", active(session="s2")),
+    ok(5, "p1"),
+]
+
+
+def test_a_destination_session_change_continues_the_period() -> None:
+    """Replication that moves to a new destination session is one period of two episodes."""
+    episodes = rows(SESSION_CHANGE, "select count(*) from replica_timeline")
+    periods = rows(
+        SESSION_CHANGE,
+        "select replication_started_at, replication_stopped_at, count_episodes, "
+        "count_destination_sessions, duration_seconds from replication_periods",
+    )
+    assert episodes == [(2,)]
+    assert periods == [(at(2), at(5), 2, 2, 3 * 3600)]
+
+
+def test_a_stage_period_spans_its_participants() -> None:
+    """Stage X received replicas from p1's start to p2's stop, p2 taking over from p1."""
+    history = [
+        ok(1, "p1"),
+        ok(2, "p1", active()),
+        ok(3, "p1"),
+        ok(2, "p2"),
+        ok(3, "p2", active()),
+        ok(4, "p2"),
+        ok(6, "p2", active()),
+    ]
+    periods = rows(
+        history,
+        "select replication_started_at, replication_stopped_at, count_participants, is_ongoing "
+        "from stage_replication_periods order by observed_started_at",
+    )
+    assert periods == [(at(2), at(4), 2, False), (at(6), None, 1, True)]
+
+
+def test_a_day_without_successful_scans_keeps_its_replicas() -> None:
+    """Every scan of the middle day failed: the replica is still counted, and the day says so."""
+    history = [ok(20, "p1", active()), failed(30, "p1"), failed(40, "p1"), ok(50, "p1", active())]
+    daily = rows(
+        history,
+        "select day, count_replicas_observed, count_replicas_active, is_without_successful_scan "
+        "from replication_daily order by day",
+    )
+    assert daily == [
+        (DAY_1, 1, 1, False),
+        (DAY_2, 0, 1, True),
+        (DAY_2 + timedelta(days=1), 1, 1, False),
+    ]
+
+
+def test_scans_are_identified_by_their_run() -> None:
+    """Two runs that scanned a participant at the same moment are two scans."""
+    history = [ok(1, "p1", active()), Scan(1, "p1", (active(),), run="run-other")]
+    assert rows(history, "select run_id from scans order by run_id") == [
+        ("run-001",),
+        ("run-other",),
+    ]
+    assert rows(history, "select count_participants from scan_runs") == [(1,), (1,)]
+
+
+def test_a_scan_whose_rows_are_missing_is_a_data_quality_issue() -> None:
+    """A ledger row that reports a replica no visible row holds is listed, and never a loss."""
+    history = [ok(1, "p1", active()), Scan(2, "p1", (), replica_count=1), ok(3, "p1", active())]
+    issues = rows(
+        history, "select issue, run_id, replica_count, count_replica_rows from data_quality_issues"
+    )
+    intervals = rows(history, "select end_reason, observation_count from replica_state_intervals")
+    assert issues == [("replica_rows_missing", run_id(2), 1, 0)]
+    assert intervals == [(None, 2)]
+
+
+def test_a_scan_that_arrives_out_of_order_is_a_data_quality_issue() -> None:
+    """A scan loaded after a later scan of its participant is listed, and fits in its place."""
+    history = [
+        ok(1, "p1", active()),
+        Scan(2, "p1", (stopped(),), late=3),
+        ok(3, "p1", active()),
+    ]
+    issues = rows(history, "select issue, run_id from data_quality_issues")
+    states = rows(
+        history, "select replication_state from replica_state_intervals order by started_at"
+    )
+    overview = rows(history, "select count(*) from data_quality_issues")
+    assert issues == [("out_of_order", run_id(2))]
+    assert states == [("ACTIVE",), ("STOPPED",), ("ACTIVE",)]
+    assert overview == [(1,)]

@@ -89,6 +89,12 @@ class Scan:
     status: str = "ok"
     late: int = 0
     replica_count: int | None = None
+    run: str | None = None
+
+    @property
+    def run_id(self) -> str:
+        """The run the scan belongs to: the run scheduled at its hour, unless named."""
+        return self.run or run_id(self.hour)
 
     @property
     def load_id(self) -> str:
@@ -99,7 +105,7 @@ class Scan:
         """The scan's row in participant_scans."""
         failed = self.status != "ok"
         return (
-            run_id(self.hour),
+            self.run_id,
             self.source_stage_arn,
             self.participant_id,
             REGION,
@@ -129,7 +135,7 @@ class Scan:
                 replica.destination_session_id,
                 replica.replication_state,
                 at(self.hour),
-                run_id(self.hour),
+                self.run_id,
                 REGION,
                 ACCOUNT_ID,
                 self.load_id,

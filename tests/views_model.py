@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import statistics
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -51,7 +53,10 @@ def expected_changes(scans: Iterable[Scan]) -> list[Row]:
         for hour, previous_hour, state in history:
             if state != previous_state:
                 seen_before = None if previous_hour is None else at(previous_hour)
-                rows.append((*replica, at(hour), previous_state, state, seen_before, run_id(hour)))
+                first = previous_hour is None
+                rows.append(
+                    (*replica, at(hour), previous_state, state, seen_before, run_id(hour), first)
+                )
             previous_state = state
     return rows
 
@@ -90,18 +95,39 @@ def expected_intervals(scans: Iterable[Scan]) -> list[Row]:
                     reason,
                     last - first + 1,
                     following is None,
+                    previous_hour is not None,
+                    following is None and replica[:2] in stale_participants(scans),
                 )
             )
     return rows
 
 
+def stale_participants(scans: Iterable[Scan]) -> set[Row]:
+    """Participants without a successful scan in the last three median run intervals."""
+    scans = list(scans)
+    hours = sorted({scan.hour for scan in scans})
+    gaps = [later - earlier for earlier, later in itertools.pairwise(hours)]
+    window = 3 * statistics.median(gaps) if gaps else 24
+    latest_ok: dict[Row, int] = {}
+    for scan in scans:
+        participant = (scan.source_stage_arn, scan.participant_id)
+        latest_ok.setdefault(participant, -(10**6))
+        if scan.status == "ok":
+            latest_ok[participant] = max(latest_ok[participant], scan.hour)
+    return {
+        participant for participant, hour in latest_ok.items() if hour < hours[-1] - window
+    }
+
+
 def expected_current(scans: Iterable[Scan]) -> list[Row]:
-    """replicas_current rows (without region and account), by the definition."""
+    """replicas_current rows (without region and account), stale ones left out."""
+    scans = list(scans)
+    stale = stale_participants(scans)
     rows = []
     for replica, history in replica_histories(scans).items():
         first, _ = state_runs(history)[-1]
         state = history[-1][2]
-        if state != GONE:
+        if state != GONE and replica[:2] not in stale:
             rows.append(
                 (*replica, state, at(history[0][0]), at(history[-1][0]), at(history[first][0]))
             )

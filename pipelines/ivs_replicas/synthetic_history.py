@@ -13,9 +13,11 @@ START_AT = "2025-01-01 00:00:00+00"
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 STAGE_ARN_PREFIX = f"arn:aws:ivs:{REGION}:{ACCOUNT_ID}:stage/"
+# Hours generated per statement: rows stay in time order and memory stays bounded.
+CHUNK_HOURS = 1460
 
 
-def _grid_sql(replicas: int, hours: int, seed: int) -> str:
+def _grid_sql(replicas: int, hours: range, seed: int) -> str:
     """Return the SQL of one row per replica per hour, with the scan's status and presence."""
     return f"""
         with grid as (
@@ -24,12 +26,12 @@ def _grid_sql(replicas: int, hours: int, seed: int) -> str:
                 replica.range // 2 as participant_number,
                 hour.range as hour_number,
             from range({replicas}) as replica
-            cross join range({hours}) as hour
+            cross join range({hours.start}, {hours.stop}) as hour
         )
         select
             *,
             hash({seed}, participant_number, hour_number, 'fail') % 200 = 0 as is_failed,
-            hour_number >= hash({seed}, replica_number, 'first') % ({hours} // 100 + 1)
+            hour_number >= hash({seed}, replica_number, 'first') % ({hours.stop} // 100 + 1)
                 and hash({seed}, replica_number, hour_number // 72, 'gone') % 40 != 0
                 as is_present,
             case
@@ -54,18 +56,18 @@ def _load_id_sql(hour: str) -> str:
     return f"(epoch(timestamptz '{START_AT}')::bigint + {hour} * 3600)::varchar || '.000000'"
 
 
-def _insert_loads(connection: duckdb.DuckDBPyConnection, schema: str, hours: int) -> None:
+def _insert_loads(connection: duckdb.DuckDBPyConnection, schema: str, hours: range) -> None:
     """List every hour's load package as completed in _dlt_loads."""
     connection.execute(
         f"""
         insert into {schema}._dlt_loads (load_id, status)
-        select {_load_id_sql("range")}, 0 from range({hours})
+        select {_load_id_sql("range")}, 0 from range({hours.start}, {hours.stop})
         """
     )
 
 
 def _insert_replicas(
-    connection: duckdb.DuckDBPyConnection, schema: str, replicas: int, hours: int, seed: int
+    connection: duckdb.DuckDBPyConnection, schema: str, replicas: int, hours: range, seed: int
 ) -> None:
     """Insert one replica row per present replica per successful hourly scan."""
     connection.execute(
@@ -92,7 +94,7 @@ def _insert_replicas(
 
 
 def _insert_scans(
-    connection: duckdb.DuckDBPyConnection, schema: str, replicas: int, hours: int, seed: int
+    connection: duckdb.DuckDBPyConnection, schema: str, replicas: int, hours: range, seed: int
 ) -> None:
     """Insert one ledger row per participant per hour, with a few participants without replicas."""
     participants = (replicas + 1) // 2 + max(1, replicas // 100)
@@ -105,11 +107,12 @@ def _insert_scans(
                 hour.range as hour_number,
                 hash({seed}, participant.range, hour.range, 'fail') % 200 = 0 as is_failed,
             from range({participants}) as participant
-            cross join range({hours}) as hour
+            cross join range({hours.start}, {hours.stop}) as hour
         ),
         counts as (
             select run_id, source_stage_arn, participant_id, count(*) as replica_count,
             from {schema}.{REPLICAS_TABLE}
+            where _dlt_load_id >= {_load_id_sql(str(hours.start))}
             group by all
         ),
         scans as (
@@ -151,19 +154,23 @@ def generate_history(
     replicas: int = 1000,
     hours: int = 8760,
     seed: int = 0,
+    start_hour: int = 0,
 ) -> dict[str, int]:
-    """Fill an empty dataset with hourly scans of `replicas` replicas; return rows per table.
+    """Fill a dataset with hourly scans of `replicas` replicas; return rows per table.
 
     Two replicas per participant, about 1% of participants without replicas, 0.5% failed
     scans, daily state flips (one day in five STOPPED) and 72-hour disappearances, all drawn
     from `seed`; rows arrive in time order, as scheduled runs append them, one completed load
-    package per hour. The derived tables are not filled: run `maintain` (or `rebuild`).
+    package per hour. `start_hour` appends the hours from there on to an earlier history of
+    the same seed. The derived tables are not filled: run `maintain` (or `rebuild`).
     """
     create_source_tables(connection, dataset)
     schema = quote_identifier(dataset)
-    _insert_replicas(connection, schema, replicas, hours, seed)
-    _insert_scans(connection, schema, replicas, hours, seed)
-    _insert_loads(connection, schema, hours)
+    for first in range(start_hour, start_hour + hours, CHUNK_HOURS):
+        chunk = range(first, min(first + CHUNK_HOURS, start_hour + hours))
+        _insert_replicas(connection, schema, replicas, chunk, seed)
+        _insert_scans(connection, schema, replicas, chunk, seed)
+        _insert_loads(connection, schema, chunk)
     return {
         table: _row_count(connection, f"{schema}.{table}")
         for table in (REPLICAS_TABLE, SCANS_TABLE)

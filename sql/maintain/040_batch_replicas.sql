@@ -1,4 +1,6 @@
--- step: each replica of the working set, with its first and latest observation and count
+-- step: each replica the batch observed, with its first and latest observation and count
+--
+-- A replica seen only by its seed scan keeps its derived row.
 create or replace temp table batch_derived_replicas as
 
 with
@@ -6,6 +8,7 @@ with
 observations as (
 
     select * from batch_derived_observations
+    where not is_seed
 
 ),
 

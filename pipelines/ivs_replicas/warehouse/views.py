@@ -19,7 +19,7 @@ from ivs_replicas.sources.ivs_realtime.tables import (
     REPLICAS_SCHEMA,
     SCANS_SCHEMA,
 )
-from ivs_replicas.warehouse.catalog import view_files, view_names
+from ivs_replicas.warehouse.catalog import catalogue, view_files, view_names
 from ivs_replicas.warehouse.database import default_schema, qualified, quote_identifier
 from ivs_replicas.warehouse.derived import create_derived_tables, transaction
 
@@ -31,6 +31,11 @@ SOURCE_SCHEMAS = {
     REPLICAS_TABLE: REPLICAS_SCHEMA.append(LOAD_ID),
     SCANS_TABLE: SCANS_SCHEMA.append(LOAD_ID),
     EVENTS_TABLE: DISCOVERY_SCHEMAS[EVENTS_TABLE].append(LOAD_ID),
+    # What discovery found: not read by a view, but there (and documented) before it runs.
+    **{
+        table: DISCOVERY_SCHEMAS[table].append(LOAD_ID)
+        for table in ("stages", "stage_sessions", "participants")
+    },
     # Not read by a view, but there for `report` even before discovery first runs.
     DISCOVERY_SCANS_TABLE: DISCOVERY_SCHEMAS[DISCOVERY_SCANS_TABLE].append(LOAD_ID),
     # dlt's own ledger of load packages; the views read load_id and status (0: completed).
@@ -71,4 +76,44 @@ def apply_views(connection: duckdb.DuckDBPyConnection, dataset: str) -> list[str
         create_derived_tables(connection)
         for path in view_files():
             connection.execute(path.read_text(encoding="utf-8"))
+        attach_comments(connection)
     return view_names()
+
+
+def attach_comments(connection: duckdb.DuckDBPyConnection) -> None:
+    """Attach sql/schema.yml's descriptions as comments, which `describe` and DBeaver show.
+
+    A DuckLake takes comments on tables, views and table columns, but not on view columns:
+    those are left out there.
+    """
+    row = connection.execute(
+        "select type from duckdb_databases() where database_name = current_database()"
+    ).fetchone()
+    view_columns = not (row and row[0] == "ducklake")
+    existing = {
+        name
+        for (name,) in connection.execute(
+            "select table_name from information_schema.tables "
+            "where table_catalog = current_database() and table_schema = current_schema()"
+        ).fetchall()
+    }
+    for relation in catalogue().values():
+        if relation.name not in existing:
+            continue
+        kind = "view" if relation.kind == "view" else "table"
+        text = f"{relation.grain}. {relation.description}".strip()
+        connection.execute(
+            f"comment on {kind} {quote_identifier(relation.name)} is {sql_literal(text)}"
+        )
+        if kind == "view" and not view_columns:
+            continue
+        for column in relation.columns:
+            connection.execute(
+                f"comment on column {quote_identifier(relation.name)}."
+                f"{quote_identifier(column.name)} is {sql_literal(column.description)}"
+            )
+
+
+def sql_literal(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
