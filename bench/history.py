@@ -1,10 +1,10 @@
-"""(d) History views over a synthetic year of hourly scans (about 8.8M replica rows).
+"""(d) History over synthetic years of hourly scans of 1,000 replicas (8.5M replica rows a year).
 
-Each view is first materialized once (`create temp table as select * from view`: every row
-and column computed and stored; this also warms the cache), then counted `repeats` times
-(`select count(*) from view`, median reported). A diagnostic then stores
-replica_observations as a table and times the views again on top of it, to show how much of
-each view's time is spent recomputing that one view.
+At each size (1x, 3x, 10x a year; `--quick`: a month): the history is generated in SQL, the
+derived tables are filled by one maintenance, then three more hourly runs are appended and
+each taken in by `maintain` (the per-run cost, median). Each view is then timed for
+`select count(*)`, for one participant's rows and for one day's rows (median of `repeats`),
+and the database's bytes per observation are reported, raw tables and derived tables apart.
 """
 
 from __future__ import annotations
@@ -12,165 +12,146 @@ from __future__ import annotations
 from typing import Any
 
 import duckdb
-from harness import Figure, median, print_table, scratch_dir, spread, timed
+from harness import Figure, median, print_table, scratch_dir, timed
 from ivs_replicas import synthetic_history
-from ivs_replicas.warehouse import catalog, database, views
+from ivs_replicas.warehouse import catalog, database, derived, views
 
 DATASET = "ivs_realtime"
-STORED = "bench_stored"
-SHARED_VIEW = "replica_observations"
+REPLICAS = 1000
+YEAR = 8760
+APPENDED_RUNS = 3
+PARTICIPANT = "participant-7"
 
 
-def counted(
+def used_bytes(connection: duckdb.DuckDBPyConnection) -> int:
+    """Bytes of the blocks the database file uses, after a checkpoint."""
+    connection.execute("checkpoint")
+    row = connection.execute("select used_blocks * block_size from pragma_database_size()")
+    return int(row.fetchone()[0])  # type: ignore[index]
+
+
+def filters(view: str) -> dict[str, str]:
+    """The typical questions on a view: everything, one participant, one day."""
+    relation = catalog.find(view)
+    columns = relation.column_names
+    questions = {"count(*)": ""}
+    if "participant_id" in columns:
+        questions["one participant"] = f"where participant_id = '{PARTICIPANT}'"
+    if relation.since == "day":
+        questions["one day"] = "where day = date '2025-06-01'"
+    elif relation.since is not None:
+        questions["one day"] = (
+            f"where {relation.since} >= timestamptz '2025-06-01 00:00:00+00' "
+            f"and {relation.since} < timestamptz '2025-06-02 00:00:00+00'"
+        )
+    return questions
+
+
+def view_timings(
     connection: duckdb.DuckDBPyConnection, view: str, repeats: int
-) -> tuple[list[float], int]:
-    """Seconds of `select count(*)` on a view, `repeats` times, and the count."""
-    sql = f"select count(*) from {database.quote_identifier(view)}"
-    results = [timed(lambda: connection.execute(sql).fetchone()) for _ in range(repeats)]
-    return [seconds for seconds, _ in results], int(results[-1][1][0])  # type: ignore[index]
-
-
-def view_timings(connection: duckdb.DuckDBPyConnection, view: str, repeats: int) -> dict[str, Any]:
-    """Rows of a view, seconds to materialize it once, and seconds of `repeats` counts."""
-    sql = f"create or replace temp table bench_materialized as select * from {view}"
-    materialize, _ = timed(lambda: connection.execute(sql))
-    rows = connection.execute("select count(*) from bench_materialized").fetchone()[0]  # type: ignore[index]
-    connection.execute("drop table bench_materialized")
+) -> dict[str, float]:
+    """Median seconds of each typical question on a view."""
+    quoted = database.quote_identifier(view)
     return {
-        "rows": rows,
-        "materialize": materialize,
-        "count": counted(connection, view, repeats)[0],
+        name: median(
+            [
+                timed(
+                    lambda where=where: connection.execute(
+                        f"select count(*) from {quoted} {where}"
+                    ).fetchone()
+                )[0]
+                for _ in range(repeats)
+            ]
+        )
+        for name, where in filters(view).items()
     }
 
 
-def build(connection: duckdb.DuckDBPyConnection, hours: int) -> tuple[float, dict[str, int]]:
-    """Fill the source tables with a synthetic history and apply the views."""
-    seconds, tables = timed(
-        lambda: synthetic_history.generate_history(connection, DATASET, replicas=1000, hours=hours)
-    )
-    views.apply_views(connection, DATASET)
-    return seconds, tables
-
-
-def base_tables(connection: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
-    """The tables (not views) of a schema."""
-    rows = connection.execute(
-        "select table_name from information_schema.tables "
-        "where table_schema = ? and table_type = 'BASE TABLE'",
-        [schema],
-    ).fetchall()
-    return [row[0] for row in rows]
-
-
-def apply_with_stored_view(connection: duckdb.DuckDBPyConnection) -> float:
-    """Build the views in a scratch schema with the shared view stored as a table; seconds to store it."""
-    quote = database.quote_identifier
-    connection.execute(f"create schema if not exists {STORED}")
-    for table in base_tables(connection, DATASET):
-        connection.execute(
-            f"create or replace view {STORED}.{quote(table)} as "
-            f"select * from {quote(DATASET)}.{quote(table)}"
-        )
-    stored = 0.0
-    with database.default_schema(connection, STORED):
-        for path in catalog.view_files():
-            if catalog.sql_name(path) != SHARED_VIEW:
-                connection.execute(path.read_text(encoding="utf-8"))
-                continue
-            sql = f"create table {SHARED_VIEW} as select * from {quote(DATASET)}.{SHARED_VIEW}"
-            stored, _ = timed(lambda sql=sql: connection.execute(sql))
-    return stored
-
-
-def stored_diagnostic(
-    connection: duckdb.DuckDBPyConnection,
-) -> tuple[float, dict[str, tuple[float, int]]]:
-    """Seconds to store the shared view, and one count (seconds, rows) of each other view."""
-    if SHARED_VIEW not in catalog.view_names():
-        return float("nan"), {}
-    stored = apply_with_stored_view(connection)
-    counts = {}
-    with database.default_schema(connection, STORED):
-        for view in catalog.view_names():
-            if view != SHARED_VIEW:
-                seconds, rows = counted(connection, view, 1)
-                counts[view] = (seconds[0], rows)
-    return stored, counts
-
-
-def run(quick: bool) -> list[Figure]:
-    """Figure (d)."""
-    hours, repeats = (720, 1) if quick else (8760, 3)
-    print(
-        f"(d) synthetic history: 1,000 replicas x {hours:,} hourly scans; per view one "
-        f"materialization, then count(*) {repeats} time(s)",
-        flush=True,
-    )
+def measure(hours: int, repeats: int) -> dict[str, Any]:
+    """Generate, derive, append runs one by one, and time the views, at one size."""
     with scratch_dir("history") as directory:
         connection = duckdb.connect(str(directory / "history.duckdb"))
         try:
-            generated, tables = build(connection, hours)
+            generated, tables = timed(
+                lambda: synthetic_history.generate_history(connection, DATASET, REPLICAS, hours)
+            )
+            raw_bytes = used_bytes(connection)
+            views.apply_views(connection, DATASET)
+            first, _ = timed(lambda: derived.maintain(connection, DATASET))
+            per_run = []
+            for hour in range(hours, hours + APPENDED_RUNS):
+                synthetic_history.generate_history(
+                    connection, DATASET, REPLICAS, 1, start_hour=hour
+                )
+                per_run.append(derived.maintain(connection, DATASET).seconds)
+            total_bytes = used_bytes(connection)
+            observations = connection.execute(
+                f"select count(*) from {DATASET}.derived_observations"
+            ).fetchone()[0]  # type: ignore[index]
             with database.default_schema(connection, DATASET):
-                timings = {}
-                for view in catalog.view_names():
-                    timings[view] = view_timings(connection, view, repeats)
-                    print(f"  (d) {view}: done", flush=True)
-            diagnostic = stored_diagnostic(connection)
+                timings = {
+                    view: view_timings(connection, view, repeats) for view in catalog.view_names()
+                }
+                print(f"  (d) {hours:,} hours: done", flush=True)
         finally:
             connection.close()
-    return report(hours, generated, tables, timings, diagnostic)
+    return {
+        "hours": hours,
+        "generated": generated,
+        "tables": tables,
+        "first": first,
+        "per_run": per_run,
+        "raw_bytes": raw_bytes,
+        "derived_bytes": total_bytes - raw_bytes,
+        "observations": observations,
+        "timings": timings,
+    }
 
 
-def report(
-    hours: int,
-    generated: float,
-    tables: dict[str, int],
-    timings: dict[str, dict[str, Any]],
-    diagnostic: tuple[float, dict[str, tuple[float, int]]],
-) -> list[Figure]:
-    """Print the table of views and return the summary figures."""
-    stored, on_stored = diagnostic
-    sizes = ", ".join(f"{table} {rows:,} rows" for table, rows in tables.items())
-    print(f"  generated in {generated:.1f}s: {sizes}")
-    print_table(
-        f"(d) history views over {hours:,} hours (seconds; count(*) is a median)",
-        ["view", "rows", "materialize s", "count(*) s", "min-max", "count(*) s, stored"],
-        [
+def run(quick: bool, sizes: tuple[int, ...] = (1, 3, 10)) -> list[Figure]:
+    """Figure (d)."""
+    hour_counts = [720] if quick else [YEAR * size for size in sizes]
+    print(f"(d) synthetic history: {REPLICAS:,} replicas x {hour_counts} hourly scans", flush=True)
+    results = [measure(hours, 1 if quick else 3) for hours in hour_counts]
+    return report(results)
+
+
+def report(results: list[dict[str, Any]]) -> list[Figure]:
+    """Print the tables and return the summary figures."""
+    figures = []
+    for result in results:
+        hours, observations = result["hours"], result["observations"]
+        sizes = ", ".join(f"{table} {rows:,} rows" for table, rows in result["tables"].items())
+        print(
+            f"  {hours:,} hours generated in {result['generated']:.0f}s ({sizes}); first "
+            f"maintenance {result['first']:.1f}s; per run {median(result['per_run']):.2f}s; "
+            f"bytes per observation: raw {result['raw_bytes'] / observations:.1f}, derived "
+            f"{result['derived_bytes'] / observations:.1f}"
+        )
+        print_table(
+            f"(d) views over {hours:,} hours (seconds, medians)",
+            ["view", "count(*)", "one participant", "one day"],
             [
-                view,
-                f"{timing['rows']:,}",
-                f"{timing['materialize']:.2f}",
-                f"{median(timing['count']):.2f}",
-                spread(timing["count"]),
-                stored_cell(on_stored.get(view), timing["rows"]),
-            ]
-            for view, timing in timings.items()
-        ],
-    )
-    print(
-        f"  diagnostic: storing {SHARED_VIEW} as a table took {stored:.1f}s; the last column "
-        "counts each view on top of that table (one run)"
-    )
-    return [
-        Figure(
-            f"(d) {view}: count(*) / materialize",
-            f"{median(timing['count']):.2f} s / {timing['materialize']:.2f} s",
+                [view]
+                + [
+                    f"{timing[name]:.3f}" if name in timing else "-"
+                    for name in ("count(*)", "one participant", "one day")
+                ]
+                for view, timing in result["timings"].items()
+            ],
         )
-        for view, timing in timings.items()
-    ] + [
-        Figure(
-            f"(d) diagnostic: all views counted, {SHARED_VIEW} stored",
-            f"{stored + sum(seconds for seconds, _ in on_stored.values()):.1f} s (vs "
-            f"{sum(median(t['count']) for t in timings.values()):.1f} s as views)",
+        slowest = max(
+            (seconds, view, name)
+            for view, timing in result["timings"].items()
+            for name, seconds in timing.items()
         )
-    ]
-
-
-def stored_cell(measured: tuple[float, int] | None, rows: int) -> str:
-    """Seconds of a count on the stored variant, flagged when its rows differ from the view's."""
-    if measured is None:
-        return "-"
-    seconds, stored_rows = measured
-    return (
-        f"{seconds:.2f}" if stored_rows == rows else f"{seconds:.2f} (rows differ: {stored_rows:,})"
-    )
+        figures += [
+            Figure(
+                f"(d) {hours:,} hours: per-run maintenance", f"{median(result['per_run']):.2f} s"
+            ),
+            Figure(
+                f"(d) {hours:,} hours: slowest view question",
+                f"{slowest[0]:.2f} s ({slowest[1]}, {slowest[2]})",
+            ),
+        ]
+    return figures
