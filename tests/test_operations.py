@@ -69,6 +69,7 @@ def wait_until(condition: Callable[[], bool], timeout: float = 120) -> None:
         time.sleep(0.001)
 
 
+@pytest.mark.slow
 def test_run_from_the_command_line_loads_the_scenario(
     start_emulator: StartFn, tmp_path: Path
 ) -> None:

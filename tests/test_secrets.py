@@ -162,6 +162,7 @@ def assert_work_folder_private(project: Path) -> None:
     assert open_to_others == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "provide",
     [from_environment, from_secrets_toml, from_profile],

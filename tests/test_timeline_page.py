@@ -159,6 +159,7 @@ def drawn(attributes: dict[str, str | None]) -> dict[str, int]:
     return {name: int(attributes.get(f"data-{name}") or -1) for name in DRAWN}
 
 
+@pytest.mark.slow
 def test_page_draws_every_episode_offline_with_no_console_message(
     history: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
