@@ -91,10 +91,7 @@ def test_export_reads_back_with_the_same_row_counts(
             for name in counts
         }
     assert set(counts) == {
-        REPLICAS_TABLE,
-        SCANS_TABLE,
-        "participant_events",
-        "discovery_scans",
+        *(set(views.SOURCE_SCHEMAS) - {"_dlt_loads"}),
         *catalog.view_names(),
     }
     assert {name: (rows,) for name, rows in counts.items()} == expected
@@ -357,3 +354,39 @@ def test_rebuild_command_recomputes_the_derived_tables(
         ).fetchall()
     assert after == before
     assert len(after) == 4
+
+
+def test_a_lake_derives_what_a_duckdb_file_derives(tmp_path: Path) -> None:
+    """Maintenance load by load, and a rebuild, give a DuckLake the file's views and comments."""
+    from ivs_replicas.storage import DuckLake
+
+    from .views_fixtures import load, view_columns, view_rows
+
+    lake = DuckLake(f"sqlite:{tmp_path / 'lake.sqlite'}", str(tmp_path / "lake-data"))
+    lake.prepare()
+    history = [*HISTORY, ok(25, "p2", active())]
+    with duckdb.connect() as file, lake.connect() as lake_connection:
+        results = []
+        for connection in (file, lake_connection):
+            connection.execute("set TimeZone = 'UTC'")
+            views.apply_views(connection, DEFAULT_DATASET)
+            for hour in sorted({scan.hour for scan in history}):
+                load(connection, [scan for scan in history if scan.hour == hour])
+                derived.maintain(connection, DEFAULT_DATASET)
+            maintained = {
+                view: view_rows(connection, view, view_columns(connection, view))
+                for view in catalog.view_names()
+            }
+            derived.rebuild(connection, DEFAULT_DATASET)
+            rebuilt = {
+                view: view_rows(connection, view, view_columns(connection, view))
+                for view in catalog.view_names()
+            }
+            comment = connection.execute(
+                "select comment from duckdb_views() where view_name = 'scans'"
+            ).fetchone()
+            results.append((maintained, rebuilt, comment))
+    (file_maintained, file_rebuilt, file_comment), lake_result = results
+    assert file_maintained == file_rebuilt
+    assert lake_result == (file_maintained, file_rebuilt, file_comment)
+    assert file_maintained["replica_state_changes"]
