@@ -1,7 +1,8 @@
-"""`ivs-replicas timeline`: the page draws every episode in headless Chromium, offline; the PNG.
+"""`ivs-replicas timeline`: the page draws every period in headless Chromium, offline; the PNG.
 
-The history is hand-written (views_fixtures) with replication events added, so the episodes,
-their exact times, first sightings, ongoing ones and failed scans are known exactly.
+The history is hand-written (views_fixtures) with replication events added, so the replication
+periods, their exact times, first sightings, ongoing and stale ones and the failed scans are
+known exactly.
 """
 
 from __future__ import annotations
@@ -36,9 +37,10 @@ from .views_fixtures import (
     stopped,
 )
 
-# pub into dst-x: seen from the first scan (a first sighting), stopped at hour 2; again from
-# an exact start event at 3.5, ongoing. pub into dst-y: started between hours 0 and 1, exact
-# stop event at 2.5. Hour 3 failed. other into dst-x: first sighting, ongoing; hour 1 failed.
+# pub into dst-x: seen from the first scan (a first sighting), stopped at hour 2; again, in a
+# new destination session, from an exact start event at 3.5, ongoing. pub into dst-y: started
+# between hours 0 and 1, exact stop event at 2.5. pub's hour 3 failed. other into dst-x: first
+# sighting, ongoing, but stale: every scan after hour 2 failed (and hour 1).
 HISTORY: tuple[Scan, ...] = (
     ok(0, "pub", active(DST_X)),
     ok(1, "pub", active(DST_X), active(DST_Y)),
@@ -46,19 +48,23 @@ HISTORY: tuple[Scan, ...] = (
     failed(3, "pub"),
     ok(4, "pub", active(DST_X, session="dst-session-2")),
     ok(5, "pub", active(DST_X, session="dst-session-2")),
+    ok(6, "pub", active(DST_X, session="dst-session-2")),
     ok(0, "other", active(DST_X), stage=SRC_B),
     failed(1, "other", stage=SRC_B),
     ok(2, "other", active(DST_X), stage=SRC_B),
+    *(failed(hour, "other", stage=SRC_B) for hour in (3, 4, 5, 6)),
 )
 EVENTS = (
     ("REPLICATION_STARTED", 3.5, DST_X, "dst-session-2"),
     ("REPLICATION_STOPPED", 2.5, DST_Y, "dst-session"),
 )
-# What the page must draw: 4 episodes on 3 rows; marks: 2 exact times, 2 first sightings,
-# 2 ongoing, and each failed scan on every row of its participant (pub: 2 rows, other: 1).
-DRAWN = {"episode": 4, "certain": 4, "unseen": 2, "mark": 2 + 2 + 2 + 3}
+# What the page must draw: 4 periods on 3 rows; marks: 2 exact times, 2 first sightings,
+# 2 ongoing, and each failed scan on every row of its participant (pub: 1 on 2 rows, other: 5
+# on 1 row).
+DRAWN = {"period": 4, "certain": 4, "unseen": 2, "mark": 2 + 2 + 2 + 2 + 5}
 SUMMARY = (
-    "4 episodes in 3 rows: 2 ongoing, 2 first sightings, 2 exact event times, 3 failed-scan marks"
+    "4 replication periods in 3 rows: 2 ongoing (1 stale), 2 first sightings, "
+    "2 exact event times, 7 failed-scan marks"
 )
 
 # Headless, with nothing reaching the network: every host name fails to resolve.
@@ -160,7 +166,7 @@ def drawn(attributes: dict[str, str | None]) -> dict[str, int]:
 
 
 @pytest.mark.slow
-def test_page_draws_every_episode_offline_with_no_console_message(
+def test_page_draws_every_period_offline_with_no_console_message(
     history: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     html = tmp_path / "timeline.html"
@@ -228,33 +234,33 @@ def test_png_is_a_picture_of_the_rows(
     [
         (
             ["--participant", "other"],
-            "1 episodes in 1 rows: 1 ongoing, 1 first sightings, 0 exact event times, "
-            "1 failed-scan marks",
+            "1 replication periods in 1 rows: 1 ongoing (1 stale), 1 first sightings, "
+            "0 exact event times, 5 failed-scan marks",
         ),
         (
             ["--stage", "dst-y"],
-            "1 episodes in 1 rows: 0 ongoing, 0 first sightings, 1 exact event times, "
-            "1 failed-scan marks",
+            "1 replication periods in 1 rows: 0 ongoing (0 stale), 0 first sightings, "
+            "1 exact event times, 1 failed-scan marks",
         ),
         (
             ["--stage", SRC_B],
-            "1 episodes in 1 rows: 1 ongoing, 1 first sightings, 0 exact event times, "
-            "1 failed-scan marks",
+            "1 replication periods in 1 rows: 1 ongoing (1 stale), 1 first sightings, "
+            "0 exact event times, 5 failed-scan marks",
         ),
         (
             ["--until", at(1).isoformat()],
-            "3 episodes in 3 rows: 1 ongoing, 2 first sightings, 0 exact event times, "
-            "1 failed-scan marks",
+            "3 replication periods in 3 rows: 1 ongoing (0 stale), 2 first sightings, "
+            "0 exact event times, 1 failed-scan marks",
         ),
         (
             ["--since", at(3).isoformat()],
-            "2 episodes in 2 rows: 2 ongoing, 0 first sightings, 1 exact event times, "
-            "1 failed-scan marks",
+            "2 replication periods in 2 rows: 2 ongoing (1 stale), 0 first sightings, "
+            "1 exact event times, 5 failed-scan marks",
         ),
     ],
     ids=["participant", "destination-stage-id", "source-stage-arn", "until", "since"],
 )
-def test_options_choose_the_episodes(
+def test_options_choose_the_periods(
     history: Path,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],

@@ -1,6 +1,6 @@
-"""`ivs-replicas timeline`: replication episodes per participant and destination, as a picture.
+"""`ivs-replicas timeline`: replication periods per participant and destination, as a picture.
 
-- query: the SQL it reads (episodes from `replica_timeline`, failed scans from `scans`)
+- query: the SQL it reads (periods from `replication_periods`, failed scans from `scans`)
 - chart: the rows as bars and marks, and the Vega-Lite spec (Altair)
 - page: the spec as one offline HTML page, and as a PNG (vl-convert)
 
@@ -33,7 +33,7 @@ def write_timeline(
     html: Path | None = None,
     png: Path | None = None,
 ) -> Counts:
-    """Draw the episodes in the window into an HTML page and/or a PNG; return what it drew."""
+    """Draw the periods in the window into an HTML page and/or a PNG; return what it drew."""
     require_plotting()
     rows = read_timeline(db_path, dataset, window)
     items = chart_items(rows, window)
@@ -55,7 +55,9 @@ def write_timeline(
 
 def subtitle(dataset: str, db_path: Database, window: Window, drawn: Counts) -> str:
     """What the chart shows, where from, and as of when."""
-    shown = f"{drawn.episodes} episodes in {drawn.rows} rows, {drawn.ongoing} ongoing"
+    shown = f"{drawn.periods} replication periods in {drawn.rows} rows, {drawn.ongoing} ongoing"
+    if drawn.stale:
+        shown += f" ({drawn.stale} stale)"
     if drawn.failed_scans:
         shown += f", {drawn.failed_scans} failed-scan marks"
     if window.since:

@@ -1,9 +1,9 @@
 """The timeline as a Vega-Lite chart (built with Altair): one row per participant and destination.
 
-Each episode is a light bar over the time it may have been replicating (from the earliest to
-the latest time its snapshots and events allow) under a solid bar over the time it certainly
-was; ongoing ones run on to now. Marks on the row show what the bars cannot: exact event
-times, first sightings (started before tracking, unknown when), ongoing episodes, and the
+Each replication period is a light bar over the time it may have been replicating (from the
+earliest to the latest time its snapshots and events allow) under a solid bar over the time it
+certainly was; ongoing ones run on to now. Marks on the row show what the bars cannot: exact
+event times, first sightings (started before tracking, unknown when), ongoing periods, and the
 participant's failed scans.
 """
 
@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ivs_replicas.warehouse.timeline.query import Episode, FailedScan, TimelineRows, Window
+from ivs_replicas.warehouse.timeline.query import FailedScan, Period, TimelineRows, Window
 
-# The bars, bottom to top, with their colours; the names are the legend's.
+# The bars' kinds with their colours, in the legend's order; the names are the legend's.
 POSSIBLE = "possibly replicating (between scans)"
 UNSEEN = "ongoing, not seen since the last scan"
+STALE = "ongoing, but no recent successful scan (stale)"
 CERTAIN = "replicating"
-BARS = {POSSIBLE: "#c6d7ec", UNSEEN: "#d9ecd0", CERTAIN: "#2f69ad"}
+BARS = {CERTAIN: "#2f69ad", POSSIBLE: "#c6d7ec", UNSEEN: "#d9ecd0", STALE: "#f2ddb3"}
 
 EXACT = "exact time (replication event)"
 FIRST_SIGHTING = "first sighting: started before, unknown when"
@@ -39,7 +40,7 @@ MARKS = {
 }
 
 # Layers, each a Vega-Lite mark of that name: the page counts the items drawn in each.
-EPISODE, CERTAIN_BAR, UNSEEN_BAR, MARK, NOW = "episode", "certain", "unseen", "mark", "now"
+PERIOD, CERTAIN_BAR, UNSEEN_BAR, MARK, NOW = "period", "certain", "unseen", "mark", "now"
 
 ROW_STEP = 18
 WIDTH = 960
@@ -65,9 +66,10 @@ Item = dict[str, Any]
 class Counts:
     """What the chart draws; the page reports its own counts once drawn."""
 
-    episodes: int
+    periods: int
     rows: int
     ongoing: int
+    stale: int
     first_sightings: int
     exact_times: int
     failed_scans: int
@@ -75,7 +77,8 @@ class Counts:
     def summary(self) -> str:
         """One line for the command's output."""
         return (
-            f"{self.episodes} episodes in {self.rows} rows: {self.ongoing} ongoing, "
+            f"{self.periods} replication periods in {self.rows} rows: {self.ongoing} ongoing "
+            f"({self.stale} stale), "
             f"{self.first_sightings} first sightings, {self.exact_times} exact event times, "
             f"{self.failed_scans} failed-scan marks"
         )
@@ -102,28 +105,46 @@ def shown(moment: datetime | None) -> str:
     return NONE if moment is None else moment.astimezone(UTC).strftime(TOOLTIP_TIME)
 
 
-def episode_tip(episode: Episode) -> dict[str, str]:
-    """One episode's tooltip: its keys, and each bound with where it comes from."""
-    if episode.is_stop_exact:
+def duration(seconds: float | None) -> str:
+    """Seconds as the tooltips show them: 3d 04:05:06."""
+    if seconds is None:
+        return NONE
+    days, rest = divmod(round(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    clock = f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
+    return f"{days}d {clock}" if days else clock
+
+
+def period_tip(period: Period) -> dict[str, str]:
+    """One period's tooltip: its keys, and each bound with where it comes from."""
+    if period.is_stop_exact:
         stop = "event"
-    elif episode.is_ongoing:
+    elif period.is_ongoing:
         stop = "last scan that saw it ACTIVE; ongoing"
     else:
         stop = "last scan that saw it ACTIVE"
-    start = "event" if episode.is_start_exact else "first scan that saw it ACTIVE"
-    return {
-        "participant": episode.participant_id,
-        "source stage": episode.source_stage_arn,
-        "source session": episode.source_session_id,
-        "destination stage": episode.destination_stage_arn,
-        "destination session": episode.destination_session_id,
-        "started": f"{shown(episode.start_at)} ({start})",
-        "started after": "exact" if episode.is_start_exact else shown(episode.earliest_start_at),
-        "stopped": f"{shown(episode.last_active_at)} ({stop})",
-        "stopped by": "exact" if episode.is_stop_exact else shown(episode.latest_stop_at),
-        "end": episode.end_reason or NONE,
-        "successful scans that saw it": str(episode.observation_count),
+    if period.is_start_exact:
+        start, after = "event", "exact"
+    elif period.is_first_sighting:
+        start, after = "first scan that saw it ACTIVE", "unknown: the participant's first scan"
+    else:
+        start, after = "first scan that saw it ACTIVE", shown(period.earliest_start_at)
+    tip = {
+        "participant": period.participant_id,
+        "source stage": period.source_stage_arn,
+        "destination stage": period.destination_stage_arn,
+        "started": f"{shown(period.start_at)} ({start})",
+        "started after": after,
+        "stopped": f"{shown(period.last_active_at)} ({stop})",
+        "stopped by": "exact" if period.is_stop_exact else shown(period.latest_stop_at),
+        "known active": duration(period.known_active_seconds),
+        "episodes": (
+            f"{period.count_episodes} in {period.count_destination_sessions} destination session(s)"
+        ),
     }
+    if period.is_stale:
+        tip["stale"] = "no successful scan of the participant lately: it may have ended"
+    return tip
 
 
 def failed_scan_tip(scan: FailedScan) -> dict[str, str]:
@@ -143,26 +164,27 @@ def clip(start: datetime, end: datetime, window: Window) -> tuple[datetime, date
     return (start, end) if start <= end else None
 
 
-def episode_items(episode: Episode, row: Item, window: Window) -> Iterator[Item]:
-    """The bars and marks of one episode, cut to the window."""
-    tip = episode_tip(episode)
-    earliest = episode.earliest_start_at or episode.start_at
-    latest = window.end if episode.is_ongoing else episode.latest_stop_at or window.end
+def period_items(period: Period, row: Item, window: Window) -> Iterator[Item]:
+    """The bars and marks of one period, cut to the window."""
+    tip = period_tip(period)
+    earliest = period.earliest_start_at or period.start_at
+    latest = window.end if period.is_ongoing else period.latest_stop_at or window.end
     spans = [
-        (EPISODE, POSSIBLE, clip(earliest, latest, window)),
-        (CERTAIN_BAR, CERTAIN, clip(episode.start_at, episode.last_active_at, window)),
+        (PERIOD, POSSIBLE, clip(earliest, latest, window)),
+        (CERTAIN_BAR, CERTAIN, clip(period.start_at, period.last_active_at, window)),
     ]
-    if episode.is_ongoing:
-        spans.append((UNSEEN_BAR, UNSEEN, clip(episode.last_active_at, window.end, window)))
+    if period.is_ongoing:
+        unseen = STALE if period.is_stale else UNSEEN
+        spans.append((UNSEEN_BAR, unseen, clip(period.last_active_at, window.end, window)))
     for layer, kind, span in spans:
         if span is not None:
             start, end = map(iso, span)
             yield row | {"layer": layer, "kind": kind, "start": start, "end": end, "tip": tip}
     marks = [
-        (EXACT, episode.start_at, episode.is_start_exact),
-        (EXACT, episode.last_active_at, episode.is_stop_exact),
-        (FIRST_SIGHTING, episode.start_at, episode.is_first_sighting),
-        (ONGOING, window.end, episode.is_ongoing),
+        (EXACT, period.start_at, period.is_start_exact),
+        (EXACT, period.last_active_at, period.is_stop_exact),
+        (FIRST_SIGHTING, period.start_at, period.is_first_sighting),
+        (ONGOING, window.end, period.is_ongoing),
     ]
     for kind, at, shown_here in marks:
         if shown_here and clip(at, at, window) is not None:
@@ -174,19 +196,20 @@ def chart_items(rows: TimelineRows, window: Window) -> list[Item]:
     failed_scans: dict[tuple[str, str], list[FailedScan]] = defaultdict(list)
     for scan in rows.failed_scans:
         failed_scans[scan.source_stage_arn, scan.participant_id].append(scan)
-    episodes: dict[tuple[str, str, str], list[Episode]] = defaultdict(list)
-    for episode in rows.episodes:
-        key = (episode.source_stage_arn, episode.participant_id, episode.destination_stage_arn)
-        episodes[key].append(episode)
+    periods: dict[tuple[str, str, str], list[Period]] = defaultdict(list)
+    for period in rows.periods:
+        periods[
+            period.source_stage_arn, period.participant_id, period.destination_stage_arn
+        ].append(period)
     items: list[Item] = []
-    for order, (source, participant, destination) in enumerate(sorted(episodes)):
+    for order, (source, participant, destination) in enumerate(sorted(periods)):
         row = {
             "facet": stage_label(source),
             "row": f"{participant} → {stage_id(destination)}",
             "order": order,
         }
-        for episode in episodes[source, participant, destination]:
-            items.extend(episode_items(episode, row, window))
+        for period in periods[source, participant, destination]:
+            items.extend(period_items(period, row, window))
         for scan in failed_scans[source, participant]:
             tip = failed_scan_tip(scan)
             items.append(
@@ -206,9 +229,10 @@ def count(items: list[Item]) -> Counts:
     """What the items draw: the figures the page must show once drawn."""
     marks = [item["kind"] for item in items if item["layer"] == MARK]
     return Counts(
-        episodes=sum(item["layer"] == EPISODE for item in items),
+        periods=sum(item["layer"] == PERIOD for item in items),
         rows=len({(item["facet"], item["row"]) for item in items if "row" in item}),
         ongoing=marks.count(ONGOING),
+        stale=sum(item.get("kind") == STALE for item in items),
         first_sightings=marks.count(FIRST_SIGHTING),
         exact_times=marks.count(EXACT),
         failed_scans=marks.count(FAILED_SCAN),
@@ -280,7 +304,7 @@ def timeline_spec(items: list[Item], domain: list[float], title: str, subtitle: 
     def bars(name: str, **outline: Any) -> alt.Chart:
         """One layer of bars from `start` to `end`."""
         mark = layer(name).mark_bar(height={"band": 0.7}, tooltip=tooltip, clip=True, **outline)
-        return mark.encode(x=x_bounded if name == EPISODE else x, x2="end:T", y=y, color=color)
+        return mark.encode(x=x_bounded if name == PERIOD else x, x2="end:T", y=y, color=color)
 
     marks = (
         layer(MARK)
@@ -306,7 +330,7 @@ def timeline_spec(items: list[Item], domain: list[float], title: str, subtitle: 
         labelPadding=4,
     )
     layers = alt.layer(
-        bars(EPISODE).add_params(zoom),
+        bars(PERIOD).add_params(zoom),
         bars(UNSEEN_BAR),
         # the outline keeps a stretch that one scan saw (no length) in sight
         bars(CERTAIN_BAR, stroke=BARS[CERTAIN], strokeWidth=2),

@@ -2,7 +2,7 @@
 
 The page inlines Vega, Vega-Lite and Vega-Embed (bundled by vl-convert), so it opens
 from a file or a mail attachment with no network. Once drawn, it writes what it drew into
-data attributes of <body> (`data-episode`, `data-mark`, …: item counts per layer, and
+data attributes of <body> (`data-period`, `data-mark`, …: item counts per layer, and
 `data-status`), where a headless browser reads them; an error is shown on the page.
 """
 
@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from ivs_replicas.errors import BadInputError
-from ivs_replicas.warehouse.timeline.chart import CERTAIN_BAR, EPISODE, MARK, UNSEEN_BAR
+from ivs_replicas.warehouse.timeline.chart import CERTAIN_BAR, MARK, PERIOD, UNSEEN_BAR
 
 INSTALL_HINT = "pip install 'ivs-replicas[timeline]' (or: make install)"
 
 # The layers whose drawn items the page counts (Vega names a Vega-Lite mark `{name}_marks`).
-COUNTED_LAYERS = (EPISODE, CERTAIN_BAR, UNSEEN_BAR, MARK)
+COUNTED_LAYERS = (PERIOD, CERTAIN_BAR, UNSEEN_BAR, MARK)
 
 # What the bundle exposes: only vegaEmbed, which carries Vega and Vega-Lite.
 BUNDLE_SNIPPET = "window.vegaEmbed = vegaEmbed;"
@@ -86,11 +86,12 @@ PAGE = """<!DOCTYPE html>
 """
 
 HELP = (
-    "One row per source participant and destination stage, one bar per replication episode. "
-    "Solid: certainly replicating, between exact event times or the first and last scans that "
-    "saw it ACTIVE. Light: it may have started or stopped there, between two scans. Green: "
-    "ongoing, drawn to now (the dashed line). Hover for details; drag or scroll to pan and "
-    "zoom in time, double-click to reset. Times in UTC."
+    "One row per source participant and destination stage, one bar per replication period "
+    "(whatever the destination session). Solid: certainly replicating, between exact event "
+    "times or the first and last scans that saw it ACTIVE. Light: it may have started or "
+    "stopped there, between two scans. Green: ongoing, drawn to now (the dashed line); amber "
+    "if the participant has no recent successful scan. Hover for details; drag or scroll to "
+    "pan and zoom in time, double-click to reset. Times in UTC."
 )
 
 

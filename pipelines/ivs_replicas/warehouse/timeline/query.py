@@ -1,8 +1,8 @@
-"""What the timeline reads: replication episodes and failed scans, the SQL in one place.
+"""What the timeline reads: replication periods and failed scans, the SQL in one place.
 
-The episodes come from `replica_timeline` (one row per replica per unbroken ACTIVE stretch),
-renamed into the few bounds the chart draws; the failed scans from `scans`. Only these two
-queries know the views' column names.
+The bars come from `replication_periods` (one row per source participant, destination stage
+and period, whatever the destination session), renamed into the few bounds the chart draws;
+the failed scans from `scans`. Only these two queries know the views' column names.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from ivs_replicas.warehouse.database import (
     require_objects,
 )
 
-# One row per episode, with the bounds the chart draws:
+# One row per replication period, with the bounds the chart draws:
 #   earliest_start_at  the earliest it can have started: its REPLICATION_STARTED event, else
 #                      the participant's previous successful scan (NULL: first sighting)
 #   start_at           the start drawn solid: the event, else the first scan that saw it ACTIVE
@@ -30,23 +30,21 @@ from ivs_replicas.warehouse.database import (
 #   latest_stop_at     the latest it can have stopped: the event, else the scan that saw it
 #                      stopped or gone (NULL while ongoing)
 # $participants and $stages are lists (empty: all); a stage matches by ARN or by its id.
-EPISODES_SQL = """
+PERIODS_SQL = """
 with
 
-timeline as (
+periods as (
 
-    select * from replica_timeline
+    select * from replication_periods
 
 ),
 
-episodes as (
+bounds as (
 
     select
         source_stage_arn,
         participant_id,
-        source_session_id,
         destination_stage_arn,
-        destination_session_id,
         case when start_source = 'event' then replication_started_at
             else observed_started_after_at end as earliest_start_at,
         case when start_source = 'event' then replication_started_at
@@ -56,18 +54,20 @@ episodes as (
         replication_stopped_at as latest_stop_at,
         start_source = 'event' as is_start_exact,
         coalesce(stop_source = 'event', false) as is_stop_exact,
-        start_source != 'event' and observed_started_after_at is null as is_first_sighting,
+        not is_start_known as is_first_sighting,
         is_ongoing,
-        end_reason,
-        observation_count
+        coalesce(is_stale, false) as is_stale,
+        count_episodes,
+        count_destination_sessions,
+        known_active_seconds
 
-    from timeline
+    from periods
 
 ),
 
 final as (
 
-    select * from episodes
+    select * from bounds
     where
         ($since is null or coalesce(latest_stop_at, $now) >= $since)
         and ($until is null or coalesce(earliest_start_at, start_at) <= $until)
@@ -105,17 +105,15 @@ where
 order by source_stage_arn, participant_id, scanned_at
 """
 
-READS = {"replica_timeline": "view", "scans": "view"}
+READS = {"replication_periods": "view", "scans": "view"}
 
 
-class Episode(NamedTuple):
-    """One replication episode, as EPISODES_SQL selects it."""
+class Period(NamedTuple):
+    """One replication period, as PERIODS_SQL selects it."""
 
     source_stage_arn: str
     participant_id: str
-    source_session_id: str
     destination_stage_arn: str
-    destination_session_id: str
     earliest_start_at: datetime | None
     start_at: datetime
     last_active_at: datetime
@@ -124,8 +122,10 @@ class Episode(NamedTuple):
     is_stop_exact: bool
     is_first_sighting: bool
     is_ongoing: bool
-    end_reason: str | None
-    observation_count: int
+    is_stale: bool
+    count_episodes: int
+    count_destination_sessions: int
+    known_active_seconds: float | None
 
 
 class FailedScan(NamedTuple):
@@ -140,7 +140,7 @@ class FailedScan(NamedTuple):
 
 @dataclass(frozen=True)
 class Window:
-    """Which episodes to draw: a time window, and participants and stages (empty: all)."""
+    """Which periods to draw: a time window, and participants and stages (empty: all)."""
 
     now: datetime
     since: datetime | None = None
@@ -156,27 +156,27 @@ class Window:
 
     @property
     def end(self) -> datetime:
-        """Where ongoing episodes are drawn to: now, or --until if earlier."""
+        """Where ongoing periods are drawn to: now, or --until if earlier."""
         return as_utc(min(self.now, self.until) if self.until else self.now)
 
 
 @dataclass(frozen=True)
 class TimelineRows:
-    """The episodes and failed scans a timeline draws."""
+    """The periods and failed scans a timeline draws."""
 
-    episodes: list[Episode]
+    periods: list[Period]
     failed_scans: list[FailedScan]
 
 
 def read_timeline(db_path: Database, dataset: str, window: Window) -> TimelineRows:
-    """The episodes in the window, and the failed scans of their participants."""
+    """The periods in the window, and the failed scans of their participants."""
     since = as_utc(window.since) if window.since else None
     until = as_utc(window.until) if window.until else None
     with closing(connect_read_only(db_path)) as connection:
         require_objects(connection, dataset, db_path, READS)
         with default_schema(connection, dataset):
-            episodes = connection.execute(
-                EPISODES_SQL,
+            periods = connection.execute(
+                PERIODS_SQL,
                 {
                     "now": window.end,
                     "since": since,
@@ -187,8 +187,8 @@ def read_timeline(db_path: Database, dataset: str, window: Window) -> TimelineRo
             ).fetchall()
             failed = connection.execute(FAILED_SCANS_SQL, {"since": since, "until": until})
             failed_scans = [FailedScan(*row) for row in failed.fetchall()]
-    drawn = {(row[0], row[1]) for row in episodes}
+    drawn = {(row[0], row[1]) for row in periods}
     return TimelineRows(
-        [Episode(*row) for row in episodes],
+        [Period(*row) for row in periods],
         [scan for scan in failed_scans if (scan.source_stage_arn, scan.participant_id) in drawn],
     )
