@@ -183,10 +183,10 @@ def run(
         check_clock(storage, dataset)
         with private_run(storage.lock_path.parent):
             pipeline = make_pipeline(storage.destination(), dataset, storage.pipelines_dir(dataset))
-            resumed = resume_pending(pipeline)
-            drop_rows_loaded_twice(storage, dataset, resumed)
-            load(pipeline, source)
-        views = apply_views(storage, dataset)
+            resumed = storage.write(lambda: resume_pending(pipeline))
+            storage.write(lambda: drop_rows_loaded_twice(storage, dataset, resumed))
+            storage.write(lambda: load(pipeline, source))
+        views = storage.write(lambda: apply_views(storage, dataset))
         published = storage.publish()
     check_not_fatal(tally)  # after publishing: the ledger shows analysts what failed
     return RunSummary(
