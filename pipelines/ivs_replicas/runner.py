@@ -305,12 +305,19 @@ def check_clock(storage: Storage, dataset: str) -> None:
 
 
 def check_not_fatal(tally: RunTally) -> None:
-    """Fail the run when every participant was refused access."""
+    """Fail the run when every participant was refused access, or none reached the endpoint."""
     denied = tally.failures.get("AccessDeniedException", 0)
     if tally.participants and tally.participants_ok == 0 and denied == tally.participants:
         raise FatalRunError(
             f"access denied for all {denied} participants: check the IAM policy allows "
             "ivs:ListParticipantReplicas (the failures are recorded in participant_scans)"
+        )
+    if tally.unreachable:
+        codes = ", ".join(f"{count} x {code}" for code, count in sorted(tally.failures.items()))
+        raise FatalRunError(
+            f"the endpoint could not be reached for any of the {tally.participants} "
+            f"participants ({codes}): check endpoint_url, the network and any proxy "
+            "(the failures are recorded in participant_scans)"
         )
 
 
