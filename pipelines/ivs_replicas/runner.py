@@ -180,8 +180,8 @@ def run(
     source = build_source(tally, participants_file, settings)
     storage.prepare()
     with exclusive_lock(storage.lock_path, f"a run into {storage.describe()}"):
-        check_clock(storage, dataset)
         with private_run(storage.lock_path.parent):
+            check_clock(storage, dataset)
             pipeline = make_pipeline(storage.destination(), dataset, storage.pipelines_dir(dataset))
             resumed = storage.write(lambda: resume_pending(pipeline))
             storage.write(lambda: drop_rows_loaded_twice(storage, dataset, resumed))
