@@ -142,6 +142,7 @@ def paced_run(start_emulator: StartFn, tmp_path: Path) -> StartRun:
     return start
 
 
+@pytest.mark.slow
 def test_pipe_gets_a_progress_line_while_the_run_goes(
     paced_run: StartRun,
 ) -> None:
@@ -176,6 +177,7 @@ def read_terminal(master: int, until: Callable[[bytes], bool], timeout: float = 
     return drawn
 
 
+@pytest.mark.slow
 def test_terminal_gets_a_live_bar_per_account_and_region(
     paced_run: StartRun, tmp_path: Path
 ) -> None:
@@ -204,6 +206,7 @@ def test_terminal_gets_a_live_bar_per_account_and_region(
     assert f"{PARTICIPANTS} ok, 0 failed" in out.decode()
 
 
+@pytest.mark.slow
 def test_quiet_shows_no_progress(paced_run: StartRun) -> None:
     process = paced_run("--quiet", "--progress-interval", "0.1", stderr=subprocess.PIPE)
     out, err = process.communicate(timeout=120)

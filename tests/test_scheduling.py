@@ -256,6 +256,7 @@ def test_dlt_deploy_reads_the_scripts_pipeline_name_and_folder() -> None:
     assert helpers.parse_pipeline_info(visitor) == [(PIPELINE_NAME, database.work_dir.name)]
 
 
+@pytest.mark.slow
 def test_dlt_pipeline_info_finds_a_runs_pipeline_where_the_page_says(
     start_emulator: Callable[..., Emulator], run_against: RunFn, database: Path
 ) -> None:
@@ -303,6 +304,7 @@ def test_make_installs_the_dev_tools_only_for_the_tests(
     assert installs[-1].endswith(f"install --quiet -e {extras}")
 
 
+@pytest.mark.slow
 def test_demo_hints_run_as_printed(ivs_replicas: Callable[..., Invocation], tmp_path: Path) -> None:
     demo = ivs_replicas("demo", "--db", "demo/ivs_replicas.duckdb", "--runs", "1")
     assert demo.exit_code == 0, demo.err

@@ -356,6 +356,7 @@ def test_rebuild_command_recomputes_the_derived_tables(
     assert len(after) == 4
 
 
+@pytest.mark.slow
 def test_a_lake_derives_what_a_duckdb_file_derives(tmp_path: Path) -> None:
     """Maintenance load by load, and a rebuild, give a DuckLake the file's views and comments."""
     from ivs_replicas.storage import DuckLake
