@@ -23,6 +23,7 @@ LEDGER = "select run_id, count(*) from ivs_realtime.participant_scans group by r
 VIEW = "select count(*) from ivs_realtime.replicas_current"
 
 def ask(connection):
+    connection.execute("set enable_progress_bar = false")  # it would write into the JSON lines
     return {"runs": dict(connection.execute(LEDGER).fetchall()),
             "current": connection.execute(VIEW).fetchone()[0]}
 
