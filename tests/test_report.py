@@ -219,6 +219,7 @@ def test_markdown_overview_titles_its_sections(ivs_replicas: Invoke, db: str) ->
         "## changes_in_latest_run",
         "## recent_runs",
         "## failed_scans_in_latest_run",
+        "## data_quality",
     ]
 
 
