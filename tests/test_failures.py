@@ -140,7 +140,9 @@ def test_a_signal_mid_run_exits_128_plus_its_number_and_the_next_run_resumes(
     process.send_signal(signum)
     _, err = process.communicate(timeout=120)
     assert process.returncode == exit_code, err
-    assert err.strip().splitlines() == [
+    # Besides progress lines (one every 10 s on a slow machine), one line says what happened.
+    said = [line for line in err.strip().splitlines() if not line.startswith("progress ")]
+    assert said == [
         f"interrupted by {signal.Signals(signum).name}: what was loaded stays, the next run resumes"
     ]
     emulator.set_faults(Faults())
