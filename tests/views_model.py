@@ -114,9 +114,7 @@ def stale_participants(scans: Iterable[Scan]) -> set[Row]:
         latest_ok.setdefault(participant, -(10**6))
         if scan.status == "ok":
             latest_ok[participant] = max(latest_ok[participant], scan.hour)
-    return {
-        participant for participant, hour in latest_ok.items() if hour < hours[-1] - window
-    }
+    return {participant for participant, hour in latest_ok.items() if hour < hours[-1] - window}
 
 
 def expected_current(scans: Iterable[Scan]) -> list[Row]:

@@ -178,8 +178,8 @@ def run(
     dataset = check_dataset_name(dataset, storage)
     tally = RunTally() if tally is None else tally
     source = build_source(tally, participants_file, settings)
-    storage.prepare()
     with exclusive_lock(storage.lock_path, f"a run into {storage.describe()}"):
+        storage.prepare()  # under the lock: it clears what an earlier publication left
         with private_run(storage.lock_path.parent):
             check_clock(storage, dataset)
             pipeline = make_pipeline(storage.destination(), dataset, storage.pipelines_dir(dataset))
