@@ -2,7 +2,8 @@
 --
 -- The variable oldest_seed_at is the earliest seed scan (NULL when there is none): the seed
 -- rows to replace are found among the rows from then on, which the tables' time order makes
--- cheap.
+-- cheap. Rows are inserted in time order, so that order holds after a rebuild too (DuckDB's
+-- min-max statistics per row group then skip all but the latest rows).
 update derived_scans
 set
     next_ok_scanned_at = batch_seed_scans.next_ok_scanned_at,
@@ -15,7 +16,8 @@ where
     and derived_scans.run_id = batch_seed_scans.run_id;
 
 insert into derived_scans by name
-select * from batch_derived_scans;  -- noqa: AM04
+select * from batch_derived_scans  -- noqa: AM04
+order by scanned_at;
 
 delete from derived_observations
 using context_observations
@@ -30,7 +32,8 @@ where
     and derived_observations.run_id = context_observations.run_id;
 
 insert into derived_observations by name
-select * exclude (is_seed) from batch_derived_observations;  -- noqa: AM04
+select * exclude (is_seed) from batch_derived_observations  -- noqa: AM04
+order by observed_at;
 
 delete from derived_intervals
 using context_observations
@@ -44,7 +47,8 @@ where
     and derived_intervals.last_seen_run_id = context_observations.run_id;
 
 insert into derived_intervals by name
-select * from batch_derived_intervals;  -- noqa: AM04
+select * from batch_derived_intervals  -- noqa: AM04
+order by started_at;
 
 delete from derived_replicas
 using batch_derived_replicas
@@ -77,4 +81,5 @@ where
     and derived_participant_days.day = batch_derived_participant_days.day;
 
 insert into derived_participant_days by name
-select * from batch_derived_participant_days;  -- noqa: AM04
+select * from batch_derived_participant_days  -- noqa: AM04
+order by day;

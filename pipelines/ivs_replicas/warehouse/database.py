@@ -39,6 +39,12 @@ def qualified(dataset: str, name: str) -> str:
     return f"{quote_identifier(dataset)}.{quote_identifier(name)}"
 
 
+def utc_day(column: str) -> str:
+    """SQL for the UTC day of a timestamp column: whole days since the epoch, far cheaper than
+    timezone() per row."""
+    return f"date '1970-01-01' + (epoch_us({column}) // 86400000000)::integer"
+
+
 def as_utc(moment: datetime) -> datetime:
     """The moment as an aware UTC datetime; naive ones are read as UTC."""
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)

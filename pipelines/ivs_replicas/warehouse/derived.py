@@ -30,7 +30,7 @@ import duckdb
 
 from ivs_replicas.sources.ivs_realtime.settings import REPLICAS_TABLE, SCANS_TABLE
 from ivs_replicas.warehouse.catalog import sql_dir, sql_files, sql_name
-from ivs_replicas.warehouse.database import default_schema
+from ivs_replicas.warehouse.database import default_schema, utc_day
 
 if TYPE_CHECKING:
     from ivs_replicas.storage import Storage
@@ -362,7 +362,12 @@ def extend_participants(connection: duckdb.DuckDBPyConnection) -> None:
     create_temp(
         connection,
         "context_participant_days",
-        f"select * from derived_participant_days semi join batch_scans using ({key})",
+        f"""
+        select * from derived_participant_days
+        semi join (
+            select distinct {key}, {utc_day("scanned_at")} as day from batch_scans
+        ) as batch_days using ({key}, day)
+        """,
     )
     create_temp(
         connection,

@@ -19,13 +19,12 @@ from ivs_replicas.warehouse.database import (
     dataset_objects,
     qualified,
     require_objects,
+    utc_day,
 )
 
 PARTITION_COLUMN = "observed_day"
 # dlt's own tables, and the derived tables the views read (their rows are the views' rows).
 INTERNAL_PREFIXES = ("_dlt", "derived_")
-# The UTC day of observed_at: whole days since the epoch, far cheaper than timezone() per row.
-UTC_DAY = "date '1970-01-01' + (epoch_us(observed_at) // 86400000000)::integer"
 
 
 def export_parquet(db_path: Database, out_dir: str | Path, dataset: str) -> dict[str, int]:
@@ -65,7 +64,7 @@ def write_parquet(
     target = folder / export_name(name)
     if name != REPLICAS_TABLE:
         return copy_rows(connection, f"select * from {relation}", target, "")
-    query = f"select *, {UTC_DAY} as {PARTITION_COLUMN} from {relation}"
+    query = f"select *, {utc_day('observed_at')} as {PARTITION_COLUMN} from {relation}"
     count = copy_rows(connection, query, target, f", partition_by ({PARTITION_COLUMN})")
     if count == 0:
         target.mkdir(exist_ok=True)
