@@ -92,16 +92,32 @@ def test_overview_as_json_holds_every_row(ivs_replicas: Invoke, many_changes: st
 
 
 def test_overview_keeps_to_the_time_window(ivs_replicas: Invoke, db: str) -> None:
-    """--since/--until keep each section's rows in the window; current replicas are unfiltered."""
+    """--since/--until keep each section's rows in the window, and "latest run" is the window's
+    latest; current replicas are unfiltered."""
     result = ivs_replicas(
         "report", "--db", db, "--format", "json", "--since", iso(at(23)), "--until", iso(at(24))
     )
     assert result.exit_code == 0, result.err
     frames = json.loads(result.out)
     assert [run["run_id"] for run in frames["recent_runs"]] == [run_id(23)]
-    assert frames["changes_in_latest_run"] == []
+    assert [
+        (change["destination_session_id"], change["from_state"], change["to_state"])
+        for change in frames["changes_in_latest_run"]
+    ] == [(f"dst-{FIRST_RUN_REPLICAS - 1:02d}", "ACTIVE", "GONE")]
     assert frames["failed_scans_in_latest_run"] == []
     assert sum(row["count_replicas"] for row in frames["replicas_by_state"]) == 25
+
+
+def test_overview_of_a_window_in_the_past_shows_its_runs(ivs_replicas: Invoke, db: str) -> None:
+    """A window that ends before the latest run: its own runs, its latest run's failures."""
+    result = ivs_replicas("report", "--db", db, "--format", "json", "--until", iso(at(23)))
+    assert result.exit_code == 0, result.err
+    frames = json.loads(result.out)
+    assert [run["run_id"] for run in frames["recent_runs"]] == [run_id(22)]
+    assert len(frames["changes_in_latest_run"]) == FIRST_RUN_REPLICAS + 1
+    latest = ivs_replicas("report", "--db", db, "--format", "json", "--since", iso(at(24)))
+    failed_scans = json.loads(latest.out)["failed_scans_in_latest_run"]
+    assert [scan["participant_id"] for scan in failed_scans] == ["p2"]
 
 
 def test_overview_says_which_section_the_window_leaves_alone(ivs_replicas: Invoke, db: str) -> None:

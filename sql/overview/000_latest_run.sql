@@ -1,5 +1,16 @@
--- overview: the latest run (the one that started last), for the queries after this one
+-- overview: the latest run (the one that started last) within report's --since/--until window,
+-- for the queries after this one
+--
+-- report_since and report_until are set by `report` (NULL when the window is open).
 
 set variable latest_run_id = (
-    select max_by(scan_runs.run_id, scan_runs.started_at) from scan_runs
+    select max_by(scan_runs.run_id, scan_runs.started_at)
+    from scan_runs
+    where
+        scan_runs.started_at >= coalesce(
+            getvariable('report_since')::timestamptz, timestamptz '-infinity'
+        )
+        and scan_runs.started_at < coalesce(
+            getvariable('report_until')::timestamptz, timestamptz 'infinity'
+        )
 );

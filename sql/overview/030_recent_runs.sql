@@ -1,4 +1,4 @@
--- overview: the five latest runs, latest first
+-- overview: the five latest runs within report's --since/--until window, latest first
 
 with
 
@@ -19,6 +19,13 @@ final as (
         count_replicas
 
     from runs
+    where
+        started_at >= coalesce(
+            getvariable('report_since')::timestamptz, timestamptz '-infinity'
+        )
+        and started_at < coalesce(
+            getvariable('report_until')::timestamptz, timestamptz 'infinity'
+        )
 
 )
 

@@ -130,7 +130,7 @@ def overview(
     Each section keeps its rows within [since, until) on the time column of the view it reads
     (as `report VIEW` would), and at most `limit` of them; `frame.attrs` holds how many there
     are in all, and a note for the reader. `report_since` and `report_until` are set as DuckDB
-    variables (NULL when open) for the overview's SQL to use.
+    variables (NULL when open): the overview's SQL picks the window's latest run with them.
     """
     check_window(since, until)
     statements = overview_statements()
