@@ -312,6 +312,22 @@ def test_failed_discovery_listings_are_named_in_the_summary(
     }
 
 
+def test_failed_discovery_listings_are_in_the_json_summary(
+    denied_discovery: DeniedDiscovery,
+) -> None:
+    summary = denied_discovery.first.to_dict()
+    assert (summary["status"], summary["exit_code"]) == ("partial", 3)
+    assert sorted(
+        (failure["operation"], failure["target"], failure["error_code"])
+        for failure in summary["discovery_failures"]
+    ) == [
+        ("ListParticipants", f"{SOUTH} session st-South00000001", "AccessDeniedException"),
+        ("ListParticipants", f"{SOUTH} session st-South00000002", "AccessDeniedException"),
+        ("ListStageSessions", DUBLIN, "AccessDeniedException"),
+    ]
+    assert denied_discovery.second.to_dict()["discovery_failures"] == []
+
+
 def test_every_discovery_listing_is_in_the_ledger(denied_discovery: DeniedDiscovery) -> None:
     run_id = denied_discovery.first.tally.run_id
     rows = query(

@@ -38,6 +38,7 @@ DOCUMENTED_KEYS = {
     "page_retries",
     "rescans",
     "failures",
+    "discovery_failures",
     "quota_wait_seconds",
     "quota_wait_worker_seconds",
     "elapsed_seconds",

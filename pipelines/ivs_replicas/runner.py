@@ -76,6 +76,10 @@ class RunSummary:
             "page_retries": tally.page_retries,
             "rescans": tally.rescans,
             "failures": dict(sorted(tally.failures.items())),
+            "discovery_failures": [
+                {"operation": call.operation, "target": call.target, "error_code": call.error_code}
+                for call in tally.discovery_failures
+            ],
             "quota_wait_seconds": round(calls.quota_wait_wall_seconds, 3),
             "quota_wait_worker_seconds": round(calls.quota_wait_seconds, 3),
             "elapsed_seconds": round(self.elapsed_seconds, 3),
