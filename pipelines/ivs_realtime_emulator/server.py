@@ -257,8 +257,9 @@ def serve(
         scenario = open_scenario(scenario)
     faults = scenario.faults.with_overrides(faults_overrides or {})
     emulator = Emulator(scenario, host=host, port=port, faults=faults).start()
-    print(f"IVS Real-Time emulator ({scenario.name}) listening on {emulator.url}", flush=True)
     try:
+        # Inside the try: a Ctrl-C right after the ready line still stops cleanly.
+        print(f"IVS Real-Time emulator ({scenario.name}) listening on {emulator.url}", flush=True)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
