@@ -100,7 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="scan every participant once and load the snapshot")
-    run.add_argument("--participants", metavar="FILE", help="CSV or JSON-lines participants file")
+    run.add_argument(
+        "--participants", metavar="FILE", help="participants file: CSV, JSON lines or a JSON array"
+    )
     add_database_options(run)
     run.add_argument(
         "--work-dir",

@@ -42,7 +42,7 @@ class IvsRealtimeConfiguration(BaseConfiguration):
     participants: list[dict[str, str]] | None = None
     """`[{source_stage_arn, participant_id}, ...]` to scan, used when no file is given."""
     participants_file: str | None = None
-    """CSV (header `source_stage_arn,participant_id`) or JSON-lines file of participants."""
+    """Participants file: CSV (header `source_stage_arn,participant_id`), JSON lines or array."""
     # Required, as dlt specs write it: resolution fails when neither config nor boto3's chain
     # has credentials.
     credentials: AwsCredentials = None  # type: ignore[assignment]

@@ -1,4 +1,4 @@
-"""Where participants come from: config entries or a CSV / JSON-lines file, validated locally."""
+"""Where participants come from: config entries or a CSV / JSON file, validated locally."""
 
 from __future__ import annotations
 
