@@ -1,6 +1,7 @@
-"""Benchmarks of ivs-replicas: overhead, quota-bound, scale, history views and start-up.
+"""Benchmarks of ivs-replicas: overhead, quota-bound, scale, history, start-up and progress.
 
-Usage: .venv/bin/python bench/run.py [--quick] [--only a,b,c,d,e]
+Usage: .venv/bin/python bench/run.py [--quick] [--only a,b,c,d,e,g]
+(f, storage, runs alone: .venv/bin/python bench/storage.py)
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ from harness import Figure, machine_lines, offline_environment, print_table
 offline_environment()
 
 # Section letter -> module in bench/ with a `run(quick) -> list[Figure]`.
-SECTIONS = {"a": "overhead", "b": "quota", "c": "scale", "d": "history", "e": "startup"}
+SECTIONS = {
+    "a": "overhead",
+    "b": "quota",
+    "c": "scale",
+    "d": "history",
+    "e": "startup",
+    "g": "progress",
+}
 
 
 def section_runner(name: str) -> Callable[[bool], list[Figure]]:
