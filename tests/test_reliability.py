@@ -88,7 +88,7 @@ def test_throttling_is_retried_until_every_participant_loads(
         Faults(error_rate=0.3, seed=1),
         Faults(drop_rate=0.2, seed=2),
         Faults(malformed_rate=0.2, seed=3),
-        Faults(slow_rate=0.2, slow_ms=1500, seed=4),
+        pytest.param(Faults(slow_rate=0.2, slow_ms=1500, seed=4), marks=pytest.mark.slow),
     ],
     ids=["5xx", "dropped-connections", "malformed-json", "slow-responses"],
 )
@@ -186,6 +186,7 @@ def test_a_page_unreadable_on_every_call_fails_its_participant_without_a_rescan(
     ) == [("ResponseParserError",)]
 
 
+@pytest.mark.slow
 def test_the_run_deadline_fails_unfinished_participants_and_loads_the_rest(
     start_emulator: StartFn, run_against: RunFn, database: Path
 ) -> None:

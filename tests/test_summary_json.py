@@ -163,6 +163,7 @@ def test_quota_wait_is_wall_clock_time_with_any_worker_waiting(
     assert stats.quota_wait_seconds == pytest.approx(5.5)
 
 
+@pytest.mark.slow
 def test_quota_waits_of_a_paced_run_fit_in_its_elapsed_time(
     ivs_replicas: Invoke, start_emulator: StartFn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

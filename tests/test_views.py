@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import replace
 from datetime import date, timedelta
@@ -341,10 +342,16 @@ def cases(expected: Expected) -> list[tuple[str, list[Row]]]:
     return [(view, expected[view]) for view in HISTORY_VIEWS]
 
 
+@functools.cache
+def shared_history(scans: tuple[Scan, ...], copies: int) -> duckdb.DuckDBPyConnection:
+    """One in-memory database per history, read by every view's case of it (never written)."""
+    return history_database(scans, copies)
+
+
 def assert_view(scans: list[Scan], view: str, expected: list[Row], copies: int = 1) -> None:
     """The view's rows (the columns GOLDEN checks) for this history are the expected ones."""
-    with history_database(scans, copies) as connection:
-        assert view_rows(connection, view, GOLDEN[view]) == sorted(expected, key=sort_key)
+    connection = shared_history(tuple(scans), copies)
+    assert view_rows(connection, view, GOLDEN[view]) == sorted(expected, key=sort_key)
 
 
 K1 = key("p1")
@@ -1001,9 +1008,9 @@ def test_maintenance_load_by_load_equals_a_rebuild(history: list[Scan]) -> None:
 
 def rows(scans: list[Scan], sql: str, include_stale: bool = False) -> list[Row]:
     """The rows of a query over the views of this history (dataset as default schema)."""
-    with history_database(scans) as connection, default_schema(connection, DEFAULT_DATASET):
-        if include_stale:
-            connection.execute("set variable ivs_include_stale = true")
+    connection = shared_history(tuple(scans), 1)
+    with default_schema(connection, DEFAULT_DATASET):
+        connection.execute(f"set variable ivs_include_stale = {str(include_stale).lower()}")
         return connection.execute(sql).fetchall()
 
 
