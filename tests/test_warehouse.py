@@ -155,6 +155,32 @@ def test_reader_meeting_a_writer_gets_database_busy(
     assert str(database) in str(error.value)
 
 
+def test_every_view_and_column_carries_its_description(database: Path) -> None:
+    """sql/schema.yml's descriptions are comments in the file: DBeaver and duckdb_columns()."""
+    with duckdb.connect(str(database), read_only=True) as connection:
+        views_comments = dict(
+            connection.execute(
+                "select view_name, comment from duckdb_views() where schema_name = ?",
+                [DEFAULT_DATASET],
+            ).fetchall()
+        )
+        columns_comments = {
+            (table, column): comment
+            for table, column, comment in connection.execute(
+                "select table_name, column_name, comment from duckdb_columns() "
+                "where schema_name = ?",
+                [DEFAULT_DATASET],
+            ).fetchall()
+        }
+    relations = [relation for relation in catalog.catalogue().values() if relation.kind == "view"]
+    assert relations
+    for relation in relations:
+        assert views_comments[relation.name].startswith(relation.grain)
+        assert {
+            column.name: columns_comments[relation.name, column.name] for column in relation.columns
+        } == {column.name: column.description for column in relation.columns}
+
+
 def test_missing_database_is_bad_input(tmp_path: Path) -> None:
     """A database path that does not exist is reported as such."""
     with pytest.raises(BadInputError, match="database file not found"):

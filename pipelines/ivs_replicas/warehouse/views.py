@@ -81,7 +81,7 @@ def apply_views(connection: duckdb.DuckDBPyConnection, dataset: str) -> list[str
 
 
 def attach_comments(connection: duckdb.DuckDBPyConnection) -> None:
-    """Attach sql/schema.yml's descriptions as comments, which `describe` and DBeaver show.
+    """Attach sql/schema.yml's descriptions as comments, which DBeaver and duckdb_columns() show.
 
     A DuckLake takes comments on tables, views and table columns, but not on view columns:
     those are left out there.
