@@ -6,7 +6,8 @@ of ten years at once would spill most of its work to disk), then three more hour
 appended and each taken in by `maintain` in a new connection, as a scheduled run does (the
 per-run cost, median). Each view is then timed for `select count(*)`, for one participant's
 rows and for one day's rows (median of `repeats`), and the database's bytes per observation
-are reported, raw tables and derived tables apart.
+are reported, raw tables and derived tables apart (the raw bytes are counted before the three
+appended runs, whose raw rows, 0.03 % of a year's, count as derived).
 """
 
 from __future__ import annotations

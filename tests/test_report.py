@@ -108,16 +108,57 @@ def test_overview_keeps_to_the_time_window(ivs_replicas: Invoke, db: str) -> Non
     assert sum(row["count_replicas"] for row in frames["replicas_by_state"]) == 25
 
 
-def test_overview_of_a_window_in_the_past_shows_its_runs(ivs_replicas: Invoke, db: str) -> None:
-    """A window that ends before the latest run: its own runs, its latest run's failures."""
-    result = ivs_replicas("report", "--db", db, "--format", "json", "--until", iso(at(23)))
+# Eight hourly runs: p2's scan fails in the first; p1 scans until hour 30, p2 until hour 29.
+EIGHT_RUNS = [
+    ok(22, "p1", active()),
+    failed(22, "p2"),
+    *(ok(hour, participant) for hour in range(23, 30) for participant in ("p1", "p2")),
+    ok(30, "p1"),
+]
+
+
+@pytest.fixture(scope="module")
+def eight_runs(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A DuckDB file holding EIGHT_RUNS with the views applied."""
+    path = tmp_path_factory.mktemp("report") / "eight.duckdb"
+    history_database(EIGHT_RUNS, path=str(path)).close()
+    return str(path)
+
+
+def overview_json(ivs_replicas: Invoke, db: str, *window: str) -> dict[str, list[dict[str, str]]]:
+    """The overview as JSON, for a window of --since/--until flags."""
+    result = ivs_replicas("report", "--db", db, "--format", "json", *window)
     assert result.exit_code == 0, result.err
-    frames = json.loads(result.out)
+    frames: dict[str, list[dict[str, str]]] = json.loads(result.out)
+    return frames
+
+
+def test_overview_of_a_window_in_the_past_shows_its_latest_run(
+    ivs_replicas: Invoke, eight_runs: str
+) -> None:
+    """A window that ends before the latest run: its own latest run, with that run's failures."""
+    frames = overview_json(ivs_replicas, eight_runs, "--until", iso(at(23)))
     assert [run["run_id"] for run in frames["recent_runs"]] == [run_id(22)]
-    assert len(frames["changes_in_latest_run"]) == FIRST_RUN_REPLICAS + 1
-    latest = ivs_replicas("report", "--db", db, "--format", "json", "--since", iso(at(24)))
-    failed_scans = json.loads(latest.out)["failed_scans_in_latest_run"]
-    assert [scan["participant_id"] for scan in failed_scans] == ["p2"]
+    assert [scan["participant_id"] for scan in frames["failed_scans_in_latest_run"]] == ["p2"]
+    assert len(frames["changes_in_latest_run"]) == 1
+
+
+def test_overview_shows_the_five_latest_runs_of_the_window(
+    ivs_replicas: Invoke, eight_runs: str
+) -> None:
+    frames = overview_json(ivs_replicas, eight_runs, "--until", iso(at(29)))
+    assert [run["run_id"] for run in frames["recent_runs"]] == [
+        run_id(hour) for hour in range(28, 23, -1)
+    ]
+
+
+def test_the_latest_run_of_a_window_ends_in_it(ivs_replicas: Invoke, eight_runs: str) -> None:
+    """A run still scanning at --until is among the window's runs, but not its latest run."""
+    until = iso(at(22) + timedelta(seconds=1))  # the first run's scans end at 2 s
+    frames = overview_json(ivs_replicas, eight_runs, "--until", until)
+    assert [run["run_id"] for run in frames["recent_runs"]] == [run_id(22)]
+    assert frames["failed_scans_in_latest_run"] == []
+    assert frames["changes_in_latest_run"] == []
 
 
 def test_overview_says_which_section_the_window_leaves_alone(ivs_replicas: Invoke, db: str) -> None:

@@ -1010,8 +1010,13 @@ def rows(scans: list[Scan], sql: str, include_stale: bool = False) -> list[Row]:
     """The rows of a query over the views of this history (dataset as default schema)."""
     connection = shared_history(tuple(scans), 1)
     with default_schema(connection, DEFAULT_DATASET):
-        connection.execute(f"set variable ivs_include_stale = {str(include_stale).lower()}")
-        return connection.execute(sql).fetchall()
+        if not include_stale:
+            return connection.execute(sql).fetchall()
+        connection.execute("set variable ivs_include_stale = true")
+        try:
+            return connection.execute(sql).fetchall()
+        finally:
+            connection.execute("reset variable ivs_include_stale")
 
 
 # p1 is scanned once, then dropped from the list; p2 goes on being scanned.

@@ -1,5 +1,5 @@
--- overview: the latest run (the one that started last) within report's --since/--until window,
--- for the queries after this one
+-- overview: the latest run (the one that started last) wholly within report's --since/--until
+-- window, for the queries after this one
 --
 -- report_since and report_until are set by `report` (NULL when the window is open).
 
@@ -10,7 +10,7 @@ set variable latest_run_id = (
         scan_runs.started_at >= coalesce(
             getvariable('report_since')::timestamptz, timestamptz '-infinity'
         )
-        and scan_runs.started_at < coalesce(
+        and coalesce(scan_runs.finished_at, scan_runs.started_at) < coalesce(
             getvariable('report_until')::timestamptz, timestamptz 'infinity'
         )
 );
