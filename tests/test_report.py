@@ -16,7 +16,17 @@ from ivs_replicas import cli
 from ivs_replicas.warehouse.render import render
 
 from .helpers import Invocation
-from .views_fixtures import DST_X, active, at, failed, history_database, ok, run_id, stopped
+from .views_fixtures import (
+    DST_X,
+    Scan,
+    active,
+    at,
+    failed,
+    history_database,
+    ok,
+    run_id,
+    stopped,
+)
 
 Invoke = Callable[..., Invocation]
 
@@ -32,25 +42,28 @@ HISTORY = [
 ]
 
 
+def history_file(factory: pytest.TempPathFactory, scans: list[Scan]) -> str:
+    """A DuckDB file holding the scans with the views applied (read-only, shared by tests)."""
+    path = factory.mktemp("report") / "history.duckdb"
+    history_database(scans, path=str(path)).close()
+    return str(path)
+
+
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A DuckDB file holding HISTORY with the views applied (read-only, shared by the tests)."""
-    path = tmp_path_factory.mktemp("report") / "history.duckdb"
-    history_database(HISTORY, path=str(path)).close()
-    return str(path)
+    """HISTORY in a DuckDB file."""
+    return history_file(tmp_path_factory, HISTORY)
 
 
 @pytest.fixture(scope="module")
 def many_changes(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A DuckDB file whose latest run stopped every one of 25 replicas: 25 changes."""
-    path = tmp_path_factory.mktemp("report") / "many.duckdb"
     destinations = [f"dst-{n:02d}" for n in range(FIRST_RUN_REPLICAS)]
     scans = [
         ok(22, "p1", *(active(DST_X, session) for session in destinations)),
         ok(23, "p1", *(stopped(DST_X, session) for session in destinations)),
     ]
-    history_database(scans, path=str(path)).close()
-    return str(path)
+    return history_file(tmp_path_factory, scans)
 
 
 def iso(moment: datetime) -> str:
@@ -119,10 +132,8 @@ EIGHT_RUNS = [
 
 @pytest.fixture(scope="module")
 def eight_runs(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A DuckDB file holding EIGHT_RUNS with the views applied."""
-    path = tmp_path_factory.mktemp("report") / "eight.duckdb"
-    history_database(EIGHT_RUNS, path=str(path)).close()
-    return str(path)
+    """EIGHT_RUNS in a DuckDB file."""
+    return history_file(tmp_path_factory, EIGHT_RUNS)
 
 
 def overview_json(ivs_replicas: Invoke, db: str, *window: str) -> dict[str, list[dict[str, str]]]:
