@@ -421,23 +421,18 @@ def stage_seed_observations(connection: duckdb.DuckDBPyConnection) -> object:
 
 
 def recompute_runs(connection: duckdb.DuckDBPyConnection) -> None:
-    """Recompute the runs in recomputed_runs from derived_scans."""
+    """Recompute the runs in recomputed_runs from derived_scans: the runs step, nothing known."""
+    create_temp(
+        connection,
+        "batch_derived_scans",
+        "select * from derived_scans where run_id in (select run_id from recomputed_runs)",
+    )
+    create_temp(connection, "context_runs", "select * from derived_runs limit 0")
+    run_step(connection, RUNS_STEP)
     connection.execute(
         """
         delete from derived_runs where run_id in (select run_id from recomputed_runs);
-        insert into derived_runs by name
-        select
-            run_id,
-            min(scanned_at) as started_at,
-            max(finished_at) as finished_at,
-            count(*) as count_participants,
-            count(*) filter (where is_ok) as count_participants_ok,
-            count(*) filter (where not is_ok) as count_participants_failed,
-            coalesce(sum(replica_count) filter (where is_ok), 0)::bigint as count_replicas,
-            coalesce(sum(pages), 0)::bigint as count_pages
-        from derived_scans
-        where run_id in (select run_id from recomputed_runs)
-        group by run_id;
+        insert into derived_runs by name select * from batch_derived_runs;
         """
     )
 
