@@ -100,13 +100,16 @@ def busy_error(path: Path, message: str) -> DatabaseBusyError | None:
     return None
 
 
-def dataset_objects(connection: duckdb.DuckDBPyConnection, dataset: str) -> dict[str, str]:
-    """Map each table and view in the dataset schema to its kind ('table' or 'view')."""
+def dataset_objects(
+    connection: duckdb.DuckDBPyConnection, dataset: str | None = None
+) -> dict[str, str]:
+    """Map each table and view in the dataset schema (by default the connection's default
+    schema) to its kind ('table' or 'view')."""
     rows = connection.execute(
         """
         select table_name, case when table_type = 'VIEW' then 'view' else 'table' end
         from information_schema.tables
-        where table_catalog = current_database() and table_schema = ?
+        where table_catalog = current_database() and table_schema = coalesce(?, current_schema())
         order by table_name
         """,
         [dataset],

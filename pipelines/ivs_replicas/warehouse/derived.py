@@ -30,7 +30,7 @@ import duckdb
 
 from ivs_replicas.sources.ivs_realtime.settings import REPLICAS_TABLE, SCANS_TABLE
 from ivs_replicas.warehouse.catalog import sql_dir, sql_files, sql_name
-from ivs_replicas.warehouse.database import default_schema, utc_day
+from ivs_replicas.warehouse.database import dataset_objects, default_schema, utc_day
 
 if TYPE_CHECKING:
     from ivs_replicas.storage import Storage
@@ -109,13 +109,7 @@ def create_derived_tables(connection: duckdb.DuckDBPyConnection) -> None:
     Recreated tables are empty and derived_loads lists nothing, so the next maintenance
     derives every load again.
     """
-    existing = {
-        name
-        for (name,) in connection.execute(
-            "select table_name from information_schema.tables "
-            "where table_catalog = current_database() and table_schema = current_schema()"
-        ).fetchall()
-    }
+    existing = set(dataset_objects(connection))
     if STATE_TABLE in existing and stored_version(connection) != VERSION:
         for table in DERIVED_TABLES:
             if table in existing:

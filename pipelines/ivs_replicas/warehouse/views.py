@@ -20,7 +20,12 @@ from ivs_replicas.sources.ivs_realtime.tables import (
     SCANS_SCHEMA,
 )
 from ivs_replicas.warehouse.catalog import catalogue, view_files, view_names
-from ivs_replicas.warehouse.database import default_schema, qualified, quote_identifier
+from ivs_replicas.warehouse.database import (
+    dataset_objects,
+    default_schema,
+    qualified,
+    quote_identifier,
+)
 from ivs_replicas.warehouse.derived import create_derived_tables, transaction
 
 EVENTS_TABLE = "participant_events"
@@ -90,13 +95,7 @@ def attach_comments(connection: duckdb.DuckDBPyConnection) -> None:
         "select type from duckdb_databases() where database_name = current_database()"
     ).fetchone()
     view_columns = not (row and row[0] == "ducklake")
-    existing = {
-        name
-        for (name,) in connection.execute(
-            "select table_name from information_schema.tables "
-            "where table_catalog = current_database() and table_schema = current_schema()"
-        ).fetchall()
-    }
+    existing = set(dataset_objects(connection))
     for relation in catalogue().values():
         if relation.name not in existing:
             continue
