@@ -20,12 +20,8 @@ final as (
 
     from runs
     where
-        started_at >= coalesce(
-            getvariable('report_since')::timestamptz, timestamptz '-infinity'
-        )
-        and started_at < coalesce(
-            getvariable('report_until')::timestamptz, timestamptz 'infinity'
-        )
+        started_at >= getvariable('report_since')
+        and started_at < getvariable('report_until')
 
 )
 

@@ -130,7 +130,7 @@ def overview(
     Each section keeps its rows within [since, until) on the time column of the view it reads
     (as `report VIEW` would), and at most `limit` of them; `frame.attrs` holds how many there
     are in all, and a note for the reader. `report_since` and `report_until` are set as DuckDB
-    variables (NULL when open): the overview's SQL picks the window's latest run with them.
+    variables (-infinity / infinity when open): the overview's SQL picks the window's runs.
     """
     check_window(since, until)
     statements = overview_statements()
@@ -140,8 +140,11 @@ def overview(
         wanted = sorted(set().union(*reads.values()))
         require_objects(connection, dataset, db_path, dict.fromkeys(wanted, "view"))
         with default_schema(connection, dataset):
-            for variable, moment in (("report_since", since), ("report_until", until)):
-                value = "null" if moment is None else timestamp_literal(moment)
+            for variable, moment, open_end in (
+                ("report_since", since, "timestamptz '-infinity'"),
+                ("report_until", until, "timestamptz 'infinity'"),
+            ):
+                value = open_end if moment is None else timestamp_literal(moment)
                 connection.execute(f"set variable {variable} = {value}")
             for name, sql in statements.items():
                 if is_select(sql):
